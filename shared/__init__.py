@@ -1,0 +1,1 @@
+"""The contract that `api` and `worker` both speak: settings, models, schemas, bus, queue."""

@@ -1,0 +1,1 @@
+"""SQL lives here. Repositories take a session and never commit: the caller owns the transaction."""

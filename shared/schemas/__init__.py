@@ -1,0 +1,1 @@
+"""Pydantic models that cross process boundaries: job inputs and results, stream events."""
