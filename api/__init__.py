@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket API process: validates, stores, enqueues, and relays job events."""

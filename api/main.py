@@ -1,0 +1,123 @@
+"""The FastAPI application: `uvicorn api.main:app` (or `create_app()` for tests)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.bootstrap import bootstrap_user
+from api.metrics import MetricsMiddleware
+from api.metrics import router as metrics_router
+from api.routes import (
+    agents,
+    chat,
+    compat,
+    completions,
+    conversations,
+    executions,
+    health,
+    jobs,
+    judgments,
+    models,
+    runs,
+    stats,
+    ws,
+)
+from api.state import AppState
+from shared.errors import RateLimited, SwitchyardError
+from shared.logging import configure_logging, get_logger
+from shared.settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.observability, process="api")
+        state = await AppState.build(settings)
+        app.state.switchyard = state
+        _warn_about_settings(settings)
+        await bootstrap_user(state)
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    app = FastAPI(
+        title="Switchyard",
+        version="0.1.0",
+        description="A distributed task-queue backend for LLM work: chat, runs, execute, judge.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(SwitchyardError, _render_error)  # type: ignore[arg-type]
+    app.middleware("http")(_request_id)
+    app.add_middleware(MetricsMiddleware)
+    for module in (
+        health,
+        jobs,
+        chat,
+        conversations,
+        runs,
+        judgments,
+        executions,
+        models,
+        completions,
+        stats,
+        agents,
+        ws,
+        compat,
+    ):
+        app.include_router(module.router)
+    app.include_router(metrics_router)
+    return app
+
+
+async def _render_error(request: Request, exc: SwitchyardError) -> JSONResponse:
+    body: dict[str, object] = {"detail": exc.message, "code": exc.code}
+    field = getattr(exc, "field", None)
+    if field:
+        body["field"] = field
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="switchyard"'
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def _request_id(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    request.state.request_id = request_id
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        response = await call_next(request)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def _warn_about_settings(settings: Settings) -> None:
+    if settings.auth.dev_mode:
+        log.warning(
+            "DEV_MODE IS ON: authentication and rate limits are DISABLED; every request acts "
+            "as user 'dev'. Never run this way where anyone else can reach the API."
+        )
+    if not settings.auth.secret_key:
+        log.warning(
+            "SECRET_KEY is not set: stream tokens use a random per-process key and will not "
+            "verify across API replicas or restarts."
+        )
+
+
+app = create_app()

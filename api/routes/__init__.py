@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes: parse, authorize, call a service, return a schema."""

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from api.deps import CurrentUser, SessionDep, State
+from api.services.conversations import ConversationService
+from api.services.jobs import job_out
+from shared.providers import check_model
+from shared.schemas.conversations import (
+    ConversationCreate,
+    ConversationOut,
+    ConversationUpdate,
+    MessageAccepted,
+    MessageCreate,
+    MessageOut,
+)
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_before: datetime | None = None
+
+
+@router.post("", response_model=ConversationOut, status_code=201)
+async def create_conversation(
+    body: ConversationCreate,
+    principal: CurrentUser,
+    state: State,
+    session: SessionDep,
+    response: Response,
+) -> ConversationOut:
+    if body.model:
+        check_model(body.model, state.settings.providers)
+    service = ConversationService(state, session)
+    conversation = await service.conversations.create(principal.user_id, **body.model_dump())
+    await session.commit()
+    response.headers["Location"] = f"/api/conversations/{conversation.id}"
+    return ConversationOut.model_validate(conversation)
+
+
+@router.get("", response_model=ConversationPage)
+async def list_conversations(
+    principal: CurrentUser,
+    state: State,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[datetime | None, Query(description="updated_at of the last seen")] = None,
+) -> ConversationPage:
+    rows = await ConversationService(state, session).conversations.list_owned(
+        principal.user_id, limit=limit, before=before
+    )
+    items = [
+        ConversationOut.model_validate(c).model_copy(update={"message_count": n}) for c, n in rows
+    ]
+    return ConversationPage(
+        items=items, next_before=items[-1].updated_at if len(items) == limit else None
+    )
+
+
+@router.get("/{conversation_id}", response_model=ConversationOut)
+async def get_conversation(
+    conversation_id: UUID, principal: CurrentUser, state: State, session: SessionDep
+) -> ConversationOut:
+    service = ConversationService(state, session)
+    conversation = await service.owned(principal, conversation_id)
+    count = await service.conversations.message_count(conversation_id)
+    return ConversationOut.model_validate(conversation).model_copy(update={"message_count": count})
+
+
+@router.patch("/{conversation_id}", response_model=ConversationOut)
+async def update_conversation(
+    conversation_id: UUID,
+    body: ConversationUpdate,
+    principal: CurrentUser,
+    state: State,
+    session: SessionDep,
+) -> ConversationOut:
+    if body.model:
+        check_model(body.model, state.settings.providers)
+    service = ConversationService(state, session)
+    conversation = await service.owned(principal, conversation_id)
+    conversation = await service.conversations.update(
+        conversation, **body.model_dump(exclude_unset=True)
+    )
+    count = await service.conversations.message_count(conversation_id)
+    await session.commit()
+    return ConversationOut.model_validate(conversation).model_copy(update={"message_count": count})
+
+
+@router.delete("/{conversation_id}", status_code=204)
+async def delete_conversation(
+    conversation_id: UUID, principal: CurrentUser, state: State, session: SessionDep
+) -> Response:
+    service = ConversationService(state, session)
+    await service.delete(await service.owned(principal, conversation_id))
+    return Response(status_code=204)
+
+
+@router.get("/{conversation_id}/messages", response_model=list[MessageOut])
+async def list_messages(
+    conversation_id: UUID, principal: CurrentUser, state: State, session: SessionDep
+) -> list[MessageOut]:
+    service = ConversationService(state, session)
+    await service.owned(principal, conversation_id)
+    return [MessageOut.model_validate(m) for m in await service.messages.ordered(conversation_id)]
+
+
+@router.post("/{conversation_id}/messages", response_model=MessageAccepted, status_code=202)
+async def post_message(
+    conversation_id: UUID,
+    body: MessageCreate,
+    request: Request,
+    principal: CurrentUser,
+    state: State,
+    session: SessionDep,
+    response: Response,
+) -> MessageAccepted:
+    """Store the user's message and enqueue the reply; its events stream on the job."""
+    service = ConversationService(state, session)
+    conversation = await service.owned(principal, conversation_id)
+    message, job = await service.post_message(
+        principal, conversation, body, request_id=request.state.request_id
+    )
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return MessageAccepted(message=MessageOut.model_validate(message), job=job_out(job))

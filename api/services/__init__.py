@@ -1,0 +1,1 @@
+"""What the routes call: job submission, cancel, lookups. Services never commit."""
