@@ -1,0 +1,1 @@
+"""The worker process: job handlers, LLM providers and the code sandbox."""

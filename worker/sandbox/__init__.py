@@ -1,0 +1,1 @@
+"""The code sandbox: bubblewrap, rlimits, a wall clock, output caps (worker-sandbox only)."""

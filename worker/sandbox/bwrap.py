@@ -1,0 +1,267 @@
+"""Running one sandboxed process under bubblewrap, and watching it from the host.
+
+The traps DESIGN.md lists, and what answers each here:
+- bwrap keeps the environment it was started with (readable at /proc/1/environ inside): it is
+  started with a minimal environment, and `--clearenv` sets the child's.
+- RLIMIT_NPROC is ignored for root: bwrap is started as an unprivileged host uid
+  (`SANDBOX_UID`), so the process cap (set by the harness) holds and a fork bomb is bounded.
+- RLIMIT_CPU is per process: the process cap bounds how many can spin, and the wall clock kills
+  the whole tree (pid namespace + --die-with-parent) regardless.
+- `-c` fails past ~128 KiB: the code is a file in a read-only bind; results come back on a pipe.
+- A version manager's shim costs ~100 ms a start: the interpreter is an absolute system path.
+- The host never follows a path the code could plant: its box folder is bound read-only, the
+  only writable place is a size-capped tmpfs that vanishes with the sandbox, commands are
+  argument lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.settings import SandboxSettings
+from worker.sandbox.limits import SandboxLimits
+
+OutputCallback = Callable[[str, str], Awaitable[None]]
+MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+RESULT_CAP_BYTES = 1 << 20
+RESULT_FD_PLACEHOLDER = "{result_fd}"  # replaced by the number of the result pipe's write end
+_READ_SIZE = 65536
+
+
+@dataclass
+class ProcessOutcome:
+    exit_code: int | None = None
+    signal: int | None = None
+    cpu_time: float = 0.0
+    wall_time: float = 0.0
+    memory_kb: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+    output_exceeded: bool = False
+    result: bytes = b""
+
+
+def find_python(configured: str) -> str:
+    """An absolute interpreter under /usr (bound into the sandbox), never a shim."""
+    candidates = [configured] if configured else ["/usr/bin/python3", "/usr/local/bin/python3"]
+    for candidate in candidates:
+        real = os.path.realpath(candidate)
+        if real.startswith("/usr/") and os.access(real, os.X_OK):
+            return real
+    raise FileNotFoundError(f"no Python interpreter under /usr among {candidates}")
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/lib", "/lib64", "/lib32", "/bin", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args
+
+
+def command(
+    box: Path, python: str, mode: str, spec: str, limits: SandboxLimits, settings: SandboxSettings
+) -> list[str]:
+    network = ["--share-net"] if limits.enable_network and settings.enable_network else []
+    return [
+        shutil.which("bwrap") or "/usr/bin/bwrap",
+        "--unshare-all",
+        *network,
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        str(settings.uid),
+        "--gid",
+        str(settings.uid),
+        "--hostname",
+        "sandbox",
+        *_system_binds(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(settings.tmpfs_size_mb * 1024 * 1024),
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        str(box),
+        "/box",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/tmp",
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "PYTHONIOENCODING",
+        "utf-8",
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        "--",
+        python,
+        "-I",
+        "-S",
+        "/box/harness.py",
+        mode,
+        spec,
+        RESULT_FD_PLACEHOLDER,
+    ]
+
+
+@dataclass
+class _Output:
+    limit: int
+    on_output: OutputCallback | None
+    used: int = 0
+    exceeded: asyncio.Event = field(default_factory=asyncio.Event)
+    text: dict[str, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
+
+    async def read(self, stream: str, pipe: asyncio.StreamReader) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := await pipe.read(_READ_SIZE):
+            room = self.limit - self.used
+            self.used += len(chunk)
+            text = decoder.decode(chunk[: max(room, 0)])
+            if text:
+                self.text[stream].append(text)
+                if self.on_output is not None:
+                    await self.on_output(stream, text)
+            if self.used > self.limit:
+                self.exceeded.set()
+                return
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            self.text[stream].append(tail)
+
+
+async def _reader(fd: int) -> asyncio.StreamReader:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=RESULT_CAP_BYTES)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+    )
+    return reader
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+async def run_process(
+    argv: list[str],
+    limits: SandboxLimits,
+    uid: int | None,
+    on_output: OutputCallback | None = None,
+) -> ProcessOutcome:
+    """Run `argv` (a bwrap command) as the sandbox uid; kill its tree on the wall clock, on too
+    much output, or when cancelled."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    started = time.monotonic()
+    argv = [str(res_w) if arg == RESULT_FD_PLACEHOLDER else arg for arg in argv]
+    try:
+        # Popen, not asyncio's subprocess: asyncio's child watcher would reap the process and
+        # lose its rusage (CPU time, peak memory), which wait4 below collects.
+        process = subprocess.Popen(  # noqa: ASYNC220 - fork+exec only, no waiting
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out_w,
+            stderr=err_w,
+            pass_fds=(res_w,),
+            env=MINIMAL_ENV,
+            user=uid,
+            group=uid,
+            extra_groups=[] if uid is not None else None,
+            process_group=0,
+            close_fds=True,
+        )
+    finally:
+        for fd in (out_w, err_w, res_w):
+            os.close(fd)
+    output = _Output(limit=limits.max_output_size * 1024, on_output=on_output)
+    readers = [
+        asyncio.ensure_future(output.read("stdout", await _reader(out_r))),
+        asyncio.ensure_future(output.read("stderr", await _reader(err_r))),
+    ]
+    result_reader = await _reader(res_r)
+    reaped = asyncio.ensure_future(asyncio.to_thread(os.wait4, process.pid, 0))
+    outcome = ProcessOutcome()
+    try:
+        outcome.timed_out, outcome.output_exceeded = await _watch(
+            reaped, output.exceeded, limits.wall_time_limit, process.pid
+        )
+        _, status, usage = await reaped
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    finally:
+        if not reaped.done():
+            _kill(process.pid)
+            await asyncio.shield(reaped)
+            process.returncode = -9
+    outcome.wall_time = round(time.monotonic() - started, 4)
+    for task in readers:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)
+    outcome.result = await result_reader.read(RESULT_CAP_BYTES)
+    _settle_status(outcome, status, usage, output)
+    return outcome
+
+
+async def _watch(
+    reaped: asyncio.Future[Any], too_much: asyncio.Event, wall: float, pid: int
+) -> tuple[bool, bool]:
+    """Wait for the exit, the wall clock or the output cap; kill the tree on the last two."""
+    capped = asyncio.ensure_future(too_much.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {reaped, capped}, timeout=wall, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        capped.cancel()
+    if reaped in done:
+        return False, False
+    _kill(pid)
+    return capped not in done, capped in done
+
+
+def _settle_status(outcome: ProcessOutcome, status: int, usage: object, output: _Output) -> None:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        outcome.signal = -code
+    elif code > 128 and code - 128 < 65:  # bwrap reports a child killed by signal N as 128+N
+        outcome.signal = code - 128
+    else:
+        outcome.exit_code = code
+    outcome.cpu_time = round(usage.ru_utime + usage.ru_stime, 4)  # type: ignore[attr-defined]
+    outcome.memory_kb = int(usage.ru_maxrss)  # type: ignore[attr-defined]
+    outcome.stdout = "".join(output.text["stdout"])
+    outcome.stderr = "".join(output.text["stderr"])

@@ -1,0 +1,140 @@
+"""Runs INSIDE the sandbox (standard library only, `python -I -S`): sets the limits, then runs
+the submission in one of three modes and, for calls, reports the outcome as one JSON line on
+fd 3. It reports what happened, never whether it was right: expected values never enter the
+sandbox, so a submission cannot forge a pass.
+
+    harness.py run     SPEC FD   # the program as __main__, stdin from the box
+    harness.py call    SPEC FD   # import it, call spec["function"](*args, **kwargs)
+    harness.py request SPEC FD   # import it, call the @endpoint handler for method and path
+"""
+
+import contextlib
+import errno
+import json
+import os
+import resource
+import runpy
+import sys
+import traceback
+
+CODE = "/box/code.py"  # replaced by spec["code_path"]
+RESULT_FD = 3  # replaced by argv[3]: the write end of the host's result pipe
+MEMORY_ERROR_EXIT = 101
+FILE_SIZE_EXIT = 102
+NOFILE = 64
+
+
+def set_limits(limits):
+    cpu = max(1, int(limits["cpu_time_limit"] + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    memory = limits["memory_limit"] * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    nproc = limits["max_processes_and_or_threads"]
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    size = limits["max_file_size"] * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def report(outcome):
+    data = (json.dumps(outcome, default=repr) + "\n").encode()
+    with contextlib.suppress(OSError):
+        os.write(RESULT_FD, data)
+
+
+def load():
+    return runpy.run_path(CODE, run_name="submission")
+
+
+def endpoint(path, method="GET"):
+    def register(handler):
+        ENDPOINTS[(method.upper(), path)] = handler
+        return handler
+
+    return register
+
+
+ENDPOINTS: dict = {}
+
+
+def call(spec):
+    namespace = load()
+    function = namespace.get(spec["function"])
+    if not callable(function):
+        report({"error": f"NameError: no function named {spec['function']!r}"})
+        return 1
+    value = function(*spec.get("args", []), **spec.get("kwargs", {}))
+    report({"value": value})
+    return 0
+
+
+def request(spec):
+    import builtins
+
+    builtins.endpoint = endpoint  # type: ignore[attr-defined]
+    load()
+    handler = ENDPOINTS.get((spec["method"], spec["path"]))
+    if handler is None:
+        report(
+            {
+                "status": 404,
+                "body": {"detail": f"no @endpoint for {spec['method']} {spec['path']}"},
+            }
+        )
+        return 0
+    answer = handler(spec.get("body")) if handler.__code__.co_argcount else handler()
+    status = 200
+    if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[1], int):
+        answer, status = answer
+    report({"status": status, "body": answer})
+    return 0
+
+
+def main():
+    global RESULT_FD
+    mode, spec_path = sys.argv[1], sys.argv[2]
+    RESULT_FD = int(sys.argv[3])
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    global CODE
+    CODE = spec.get("code_path", CODE)
+    stdin = os.open(spec.get("stdin_path", "/dev/null"), os.O_RDONLY)
+    os.dup2(stdin, 0)
+    os.close(stdin)
+    set_limits(spec["limits"])
+    sys.argv = [CODE]
+    try:
+        if mode == "run":
+            runpy.run_path(CODE, run_name="__main__")
+            return 0
+        return call(spec) if mode == "call" else request(spec)
+    except SystemExit as exit:
+        code = exit.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except BaseException as error:
+        traceback.print_exc()
+        if mode != "run":
+            report({"error": f"{type(error).__name__}: {error}"})
+        if isinstance(error, MemoryError):
+            return MEMORY_ERROR_EXIT
+        if isinstance(error, OSError) and error.errno == errno.EFBIG:
+            return FILE_SIZE_EXIT  # CPython ignores SIGXFSZ, so the limit shows up as EFBIG
+        return 1
+
+
+def report_usage():
+    """CPU and peak memory as this process saw them (bwrap hides the tree from the host)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    report({"usage": {"cpu": round(cpu, 4), "maxrss": max(own.ru_maxrss, children.ru_maxrss)}})
+
+
+if __name__ == "__main__":
+    status = main()
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    report_usage()
+    os._exit(status)
