@@ -1,0 +1,1 @@
+"""Test support: real processes (API, workers, beat) and clients that read what a user reads."""

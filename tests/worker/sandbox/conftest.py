@@ -1,0 +1,107 @@
+"""Sandbox tests run the execute handler in this process, as the sandbox worker would, with a
+context that collects the events it emits. bubblewrap and the kernel are real."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from shared.schemas.execute import ExecuteInput
+from shared.settings import SandboxSettings, Settings
+from worker.context import JobContext
+from worker.handlers import execute
+from worker.sandbox.runner import Sandbox
+
+SECRET = "planted-secret-" + uuid.uuid4().hex
+
+
+@dataclass
+class Run:
+    result: dict[str, Any]
+    events: list[Any] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.result["verdict"]["status"]
+
+    @property
+    def text(self) -> str:
+        """Everything a client could see of this run."""
+        import json
+
+        return json.dumps(self.result) + "".join(e.model_dump_json() for e in self.events)
+
+
+def sandbox_processes() -> list[str]:
+    """Live processes on this host that belong to a sandbox (its uid, or bwrap itself).
+
+    Zombies do not count: bwrap's exited helpers are reparented to init, which reaps them (in
+    Docker the worker-sandbox service runs with `init: true` for that)."""
+    uid = SandboxSettings().uid
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            owner = entry.stat().st_uid
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            zombie = "\nState:\tZ" in (entry / "status").read_text()
+        except OSError:
+            continue
+        if zombie:
+            continue
+        if owner == uid or "bwrap" in command.split(" ")[0]:
+            found.append(f"{entry.name}: {command}")
+    return found
+
+
+async def eventually(condition: Callable[[], bool], seconds: float) -> bool:
+    """Poll `condition` (the kernel's process table has no event to wait on)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+@pytest.fixture(scope="session")
+def planted_secret() -> str:
+    """A secret in this (worker) process's environment that no sandbox may see."""
+    os.environ["SWITCHYARD_PLANTED_SECRET"] = SECRET
+    return SECRET
+
+
+@pytest.fixture
+def execute_code(planted_secret: str):  # type: ignore[no-untyped-def]
+    sandbox = Sandbox(SandboxSettings())
+
+    async def run(code: str, **fields: Any) -> Run:
+        events: list[Any] = []
+
+        async def emit(event: Any) -> str:
+            events.append(event)
+            return str(len(events))
+
+        resources = SimpleNamespace(sandbox=sandbox, settings=Settings())
+        ctx = JobContext(
+            job_id=uuid.uuid4(), owner_id=uuid.uuid4(), attempt=1, resources=resources, _emit=emit
+        )  # type: ignore[arg-type]
+        outcome = await execute.handle(ctx, ExecuteInput(code=code, **fields))
+        return Run(outcome.result.model_dump(mode="json"), events)
+
+    yield run
+    # The pid namespace is torn down as the sandbox ends; give the kernel a moment for that.
+    deadline = time.monotonic() + 2
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sandbox_processes() == []
