@@ -119,7 +119,7 @@ class ExecuteResult(BaseModel):
 class ValidateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=0)
+    code: str = Field(min_length=0, max_length=MAX_CODE_BYTES)
 
 
 class SyntaxProblem(BaseModel):
