@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 
 from tests.support.clients import Frame, read_sse
+from tests.support.env import ENV
 
 TWO_SUM = """def two_sum(nums, target):
     seen = {}
@@ -77,6 +79,36 @@ async def test_cancel_ends_an_execution_within_a_second(client: httpx.AsyncClien
     frames = await read_sse(client, job["events_url"], on_frame=cancel_when_started)
     assert frames[-1].data["status"] == "cancelled"
     assert frames[-1].at - cancelled[0] < 1.0
+
+
+async def test_the_worker_environment_never_reaches_a_result(client: httpx.AsyncClient) -> None:
+    # The sandbox worker process was started with this environment (database URL, SECRET_KEY).
+    code = (
+        "import os\nprint(dict(os.environ))\nfor pid in os.listdir('/proc'):\n"
+        "    try: print(pid, open(f'/proc/{pid}/environ').read())\n"
+        "    except OSError as e: print(pid, e)\n"
+    )
+    job, frames = await _execute(client, {"code": code})
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["verdict"]["status"] == "Accepted"
+    seen = json.dumps(job) + "".join(json.dumps(f.data) for f in frames)
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL"):
+        assert ENV[name] not in seen and name not in seen
+
+
+async def test_text_postgres_cannot_store_comes_back_replaced(client: httpx.AsyncClient) -> None:
+    # NUL (which Postgres refuses) and a lone surrogate (which UTF-8 cannot encode), in output
+    # and in an answer: the job still succeeds, with U+FFFD in their place.
+    code = "print('a\\0b')\ndef f():\n    return {'k\\0': 'c\\ud800d'}\n"
+    job, frames = await _execute(client, {"code": code})
+    assert job["status"] == "succeeded", job["error"]
+    assert [f.data["data"] for f in frames if f.event == "output"] == ["a\ufffdb\n"]
+    assert job["result"]["stdout"] == "a\ufffdb\n"
+    tests = [{"call": {"function": "f"}, "expected": {"k": "cd"}}]
+    job, _ = await _execute(client, {"code": code, "tests": tests})
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["tests"][0]["verdict"]["status"] == "Wrong Answer"
+    assert job["result"]["tests"][0]["details"]["actual"] == {"k\ufffd": "c\ufffdd"}
 
 
 async def test_tasks_are_listed_and_served(client: httpx.AsyncClient) -> None:

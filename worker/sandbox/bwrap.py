@@ -10,7 +10,8 @@ The traps DESIGN.md lists, and what answers each here:
 - `-c` fails past ~128 KiB: the code is a file in a read-only bind; results come back on a pipe.
 - A version manager's shim costs ~100 ms a start: the interpreter is an absolute system path.
 - The host never follows a path the code could plant: its box folder is bound read-only, the
-  only writable place is a size-capped tmpfs that vanishes with the sandbox, commands are
+  only writable places are size-capped tmpfs mounts (/tmp, /dev/shm) that vanish with the
+  sandbox (bwrap's own /dev tmpfs is uncapped, so it is remounted read-only), commands are
   argument lists.
 """
 
@@ -31,11 +32,15 @@ from typing import Any
 
 from shared.settings import SandboxSettings
 from worker.sandbox.limits import SandboxLimits
+from worker.sandbox.text import storable_text
 
 OutputCallback = Callable[[str, str], Awaitable[None]]
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 RESULT_CAP_BYTES = 1 << 20
 RESULT_FD_PLACEHOLDER = "{result_fd}"  # replaced by the number of the result pipe's write end
+# POSIX semaphores (multiprocessing's locks) need a writable /dev/shm; it gets its own small
+# tmpfs, because bwrap's /dev is an uncapped tmpfs (half the host's RAM) and is made read-only.
+SHM_SIZE_BYTES = 16 * 1024 * 1024
 _READ_SIZE = 65536
 
 
@@ -97,6 +102,12 @@ def command(
         "--dev",
         "/dev",
         "--size",
+        str(SHM_SIZE_BYTES),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--size",
         str(settings.tmpfs_size_mb * 1024 * 1024),
         "--tmpfs",
         "/tmp",
@@ -147,7 +158,7 @@ class _Output:
         while chunk := await pipe.read(_READ_SIZE):
             room = self.limit - self.used
             self.used += len(chunk)
-            text = decoder.decode(chunk[: max(room, 0)])
+            text = storable_text(decoder.decode(chunk[: max(room, 0)]))
             if text:
                 self.text[stream].append(text)
                 if self.on_output is not None:
@@ -155,7 +166,7 @@ class _Output:
             if self.used > self.limit:
                 self.exceeded.set()
                 return
-        tail = decoder.decode(b"", final=True)
+        tail = storable_text(decoder.decode(b"", final=True))
         if tail:
             self.text[stream].append(tail)
 

@@ -13,6 +13,7 @@ from worker.sandbox import verdicts
 from worker.sandbox.bwrap import ProcessOutcome
 from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Box, Sandbox, classify
+from worker.sandbox.text import storable
 
 DETAIL_CHARS = 10_000
 Kind = Literal["stdin", "call", "request"]
@@ -136,5 +137,5 @@ def _verdict(
         passed=verdict == verdicts.ACCEPTED,
         time=time,
         memory=memory,
-        details=details,
+        details=storable(details),  # judged on the raw values above, stored clean
     )

@@ -4,6 +4,7 @@ context that collects the events it emits. bubblewrap and the kernel are real.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -36,9 +37,14 @@ class Run:
     @property
     def text(self) -> str:
         """Everything a client could see of this run."""
-        import json
-
         return json.dumps(self.result) + "".join(e.model_dump_json() for e in self.events)
+
+    def assert_storable(self) -> None:
+        """Postgres stores results and events as JSONB: no NUL, valid UTF-8."""
+        for item in [self.result, *(e.model_dump(mode="json") for e in self.events)]:
+            text = json.dumps(item, ensure_ascii=False)
+            assert "\\u0000" not in text
+            text.encode()  # raises on a lone surrogate
 
 
 def sandbox_processes() -> list[str]:
@@ -64,6 +70,11 @@ def sandbox_processes() -> list[str]:
     return found
 
 
+def left_behind(before: list[str]) -> list[str]:
+    """Sandbox processes alive now that were not alive before (pid and command line)."""
+    return sorted(set(sandbox_processes()) - set(before))
+
+
 async def eventually(condition: Callable[[], bool], seconds: float) -> bool:
     """Poll `condition` (the kernel's process table has no event to wait on)."""
     deadline = time.monotonic() + seconds
@@ -84,6 +95,7 @@ def planted_secret() -> str:
 @pytest.fixture
 def execute_code(planted_secret: str):  # type: ignore[no-untyped-def]
     sandbox = Sandbox(SandboxSettings())
+    before = sandbox_processes()
 
     async def run(code: str, **fields: Any) -> Run:
         events: list[Any] = []
@@ -97,11 +109,14 @@ def execute_code(planted_secret: str):  # type: ignore[no-untyped-def]
             job_id=uuid.uuid4(), owner_id=uuid.uuid4(), attempt=1, resources=resources, _emit=emit
         )  # type: ignore[arg-type]
         outcome = await execute.handle(ctx, ExecuteInput(code=code, **fields))
-        return Run(outcome.result.model_dump(mode="json"), events)
+        run = Run(outcome.result.model_dump(mode="json"), events)
+        assert planted_secret not in run.text  # whatever the code did, in every test
+        run.assert_storable()
+        return run
 
     yield run
     # The pid namespace is torn down as the sandbox ends; give the kernel a moment for that.
     deadline = time.monotonic() + 2
-    while sandbox_processes() and time.monotonic() < deadline:
+    while left_behind(before) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert sandbox_processes() == []
+    assert left_behind(before) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.worker.sandbox.conftest import SECRET
@@ -36,6 +38,15 @@ BATTERY = {
     "write into the code folder": (RE, "open('/box/code.py', 'w').write('owned')"),
     "write into /usr": (RE, "open('/usr/owned', 'w').write('x')"),
     "write at the root": (RE, "open('/owned', 'w').write('x')"),
+    "write into /dev": (RE, "open('/dev/owned', 'w').write('x')"),
+    "fill the scratch folder": (
+        RE,
+        "for i in range(200):\n    open(f'/tmp/f{i}', 'wb').write(b'x' * 10**6)",
+    ),
+    "fill /dev/shm": (
+        RE,
+        "for i in range(200):\n    open(f'/dev/shm/f{i}', 'wb').write(b'x' * 10**6)",
+    ),
     "read /etc/shadow": (RE, "print(open('/etc/shadow').read())"),
     "read the host's files": (RE, "print(open('/work/main/README.md').read())"),
     "environment secret": (ACCEPTED, "import os\nprint(dict(os.environ))"),
@@ -48,10 +59,25 @@ BATTERY = {
             "    except Exception as e: print(p, e)"
         ),
     ),
+    "secret via the worker's own pid": (
+        RE,
+        f"print(open('/proc/{os.getpid()}/environ').read())",
+    ),
     "fork bomb": (RE, "import os\nwhile True:\n    os.fork()"),
+    "fork bomb that swallows errors": (
+        TLE,
+        "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass",
+    ),
     "memory hog at once": (MLE, "x = bytearray(2 * 10**9)"),
     "memory hog growing": (MLE, "chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))"),
     "cpu loop": (TLE, "while True:\n    pass"),
+    "cpu loop in many processes": (
+        TLE,
+        (
+            "import os\nfor _ in range(8):\n    if os.fork() == 0:\n        while True: pass\n"
+            "while True:\n    os.wait()"
+        ),
+    ),
     "sleep past the wall clock": (TLE, "import time\ntime.sleep(30)"),
     "huge output": (OLE, "while True:\n    print('x' * 1000)"),
     "huge file": (
@@ -95,6 +121,20 @@ BATTERY = {
             "os.symlink('/etc/passwd', '/box/f99.json')"
         ),
     ),
+    "symlinks planted in the scratch folders": (
+        ACCEPTED,
+        (
+            "import os\nfor target in ('/etc/shadow', '/proc/1/environ', '/box/code.py'):\n"
+            "    for folder in ('/tmp', '/dev/shm'):\n"
+            "        os.symlink(target, f'{folder}/{os.path.basename(target)}')\n"
+            "os.symlink('/etc/passwd', '/tmp/result.json')\nprint('planted')"
+        ),
+    ),
+    "text Postgres cannot store": (
+        ACCEPTED,
+        "import sys\nprint('nul \\0', flush=True)\nprint('nul', file=sys.stderr, end='\\0')\n"
+        "sys.stdout.buffer.write(b'bad utf-8 \\xff\\xfe\\x00')",
+    ),
     "become root": (RE, "import os\nos.setuid(0)"),
     "raise the process limit": (
         RE,
@@ -117,6 +157,16 @@ async def test_hostile_program_is_contained(execute_code, name: str) -> None:  #
     assert SECRET not in run.text
     assert "CONNECTED" not in run.result["stdout"]
     assert "root:" not in run.text  # no line of the host's /etc/shadow or /etc/passwd
+
+
+async def test_the_code_sees_only_a_minimal_environment(execute_code) -> None:  # type: ignore[no-untyped-def]
+    code = (
+        "import os\nprint(sorted(os.environ))\n"
+        "print(sorted(v.split('=')[0] for v in open('/proc/1/environ').read().split('\\0') if v))"
+    )
+    run = await execute_code(code, limits=SMALL)
+    names = ["HOME", "LANG", "PATH", "PWD", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING"]
+    assert run.result["stdout"] == f"{names}\n{['LANG', 'PATH']}\n"
 
 
 async def test_code_larger_than_128_kib_runs(execute_code) -> None:  # type: ignore[no-untyped-def]

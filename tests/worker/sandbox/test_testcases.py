@@ -126,6 +126,13 @@ async def test_a_cheating_program_cannot_forge_a_pass(execute_code) -> None:  # 
     assert _kinds(run) == [(0, "Wrong Answer")]
 
 
+async def test_answers_postgres_cannot_store_are_judged_then_replaced(execute_code) -> None:  # type: ignore[no-untyped-def]
+    code = "def f():\n    return {'k\\0': 'c\\ud800d'}\n"
+    run = await execute_code(code, tests=[{"call": {"function": "f"}, "expected": {"k": "cd"}}])
+    assert _kinds(run) == [(0, "Wrong Answer")]
+    assert run.result["tests"][0]["details"]["actual"] == {"k\ufffd": "c\ufffdd"}
+
+
 async def test_a_task_runs_its_own_tests(execute_code) -> None:  # type: ignore[no-untyped-def]
     run = await execute_code(TODO, task="todo-api")  # each test is a fresh process
     assert (run.result["passed"], run.result["total"]) == (3, 3)
