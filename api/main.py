@@ -60,7 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(SwitchyardError, _render_error)  # type: ignore[arg-type]
     app.middleware("http")(_request_id)
     app.add_middleware(MetricsMiddleware)
+    # compat first: the coding assistant's POST /api/chat must see a request before the
+    # native route does (it hands native bodies on); no other compat path shadows a native one.
     for module in (
+        compat,
         health,
         jobs,
         chat,
@@ -73,7 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats,
         agents,
         ws,
-        compat,
     ):
         app.include_router(module.router)
     app.include_router(metrics_router)

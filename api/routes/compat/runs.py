@@ -1,6 +1,5 @@
-"""The older APIs that frontends were written against, mapped onto the native handlers.
+"""The two-agent run plan's API, mapped onto runs, job events and cancel:
 
-Two-agent run plan:
     POST  /api/run                      -> POST /api/runs (bots may say `prompt`)
     GET   /api/stream/{id}              -> GET  /api/jobs/{id}/events
     PATCH /api/run/{id}/bot/{index}     -> PATCH /api/runs/{id}/bots/{index} ({prompt, temperature})
@@ -20,7 +19,7 @@ from api.deps import CurrentUser, SessionDep, State, StreamReader
 from api.routes import jobs, runs
 from shared.schemas.runs import BotPatch, PatchOut, RunExport, RunInput
 
-router = APIRouter(tags=["compat"])
+router = APIRouter()
 
 
 @router.post("/api/run", status_code=202)
