@@ -31,8 +31,8 @@ def workers(queue: str) -> str:
     return f"switchyard:workers:{queue}"
 
 
-def rate_limit(scope: str, subject: str, window: int) -> str:
-    return f"switchyard:ratelimit:{scope}:{subject}:{window}"
+def rate_limit(scope: str, subject: str) -> str:
+    return f"switchyard:ratelimit:{scope}:{subject}"
 
 
 def auth_failures(user: str, window: int) -> str:
