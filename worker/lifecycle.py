@@ -65,7 +65,9 @@ async def run_job(res: Resources, job_id: UUID) -> None:
 async def _claim(res: Resources, job_id: UUID) -> Job | None:
     lease = timedelta(seconds=res.settings.jobs.lease_seconds)
     async with res.sessions.begin() as session:
-        return await JobRepository(session).claim(job_id, res.hostname, lease)
+        return await JobRepository(session).claim(
+            job_id, res.hostname, lease, res.settings.jobs.max_attempts
+        )
 
 
 def _attempt(res: Resources, job: Job) -> Attempt:
@@ -151,11 +153,10 @@ async def finish(
     settled: Settled,
     first_token_at: datetime | None = None,
 ) -> None:
-    """Publish the outcome, write it in one transaction, then publish `done` and archive."""
-    if settled.status is JobStatus.succeeded and settled.result is not None:
-        await res.events.publish(ResultEvent(job_id=job_id, result=settled.result))
-    if settled.error is not None:
-        await res.events.publish(ErrorEvent(job_id=job_id, **settled.error.model_dump()))
+    """Write the outcome in one transaction, then publish it, `done` and archive the log.
+
+    The write comes first and is conditional on our attempt: an attempt that stalled while the
+    reaper handed the job on (or ended it) publishes nothing, so `done` stays last."""
     async with res.sessions.begin() as session:
         job = await JobRepository(session).finish(
             job_id,
@@ -169,6 +170,10 @@ async def finish(
     if job is None:
         log.warning("job.finish_superseded", detail="the attempt lost its lease before finishing")
         return
+    if settled.status is JobStatus.succeeded and settled.result is not None:
+        await res.events.publish(ResultEvent(job_id=job_id, result=settled.result))
+    if settled.error is not None:
+        await res.events.publish(ErrorEvent(job_id=job_id, **settled.error.model_dump()))
     await res.events.publish(DoneEvent(job_id=job_id, status=settled.status, usage=settled.usage))
     await res.events.archive(job_id)
     await metrics.record_finished(res.redis, metrics.finished_job(job))

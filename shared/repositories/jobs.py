@@ -89,8 +89,11 @@ class JobRepository:
         query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def claim(self, job_id: UUID, worker: str, lease: timedelta) -> Job | None:
-        """Atomically take a queued job, or a running one whose lease expired (its worker died)."""
+    async def claim(
+        self, job_id: UUID, worker: str, lease: timedelta, max_attempts: int
+    ) -> Job | None:
+        """Atomically take a queued job, or a running one whose lease expired (its worker died)
+        while it has attempts left; past the cap only the reaper may end it."""
         now = func.now()
         statement = (
             update(Job)
@@ -98,7 +101,11 @@ class JobRepository:
                 Job.id == job_id,
                 or_(
                     Job.status == JobStatus.queued.value,
-                    and_(Job.status == JobStatus.running.value, Job.lease_until < now),
+                    and_(
+                        Job.status == JobStatus.running.value,
+                        Job.lease_until < now,
+                        Job.attempt < max_attempts,
+                    ),
                 ),
             )
             .values(
@@ -196,6 +203,15 @@ class JobRepository:
             .returning(Job)
         )
         return list((await self.session.scalars(statement)).all())
+
+    async def expire_again(self, job_id: UUID) -> None:
+        """Hand a requeued job whose message could not be sent back to the reaper's next sweep:
+        running with an expired lease, as if its worker had just died."""
+        await self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued.value)
+            .values(status=JobStatus.running.value, lease_until=func.now())
+        )
 
     async def fail_expired(self, max_attempts: int) -> list[Job]:
         """Running jobs whose lease expired with no attempt left (or a pending cancel) end."""

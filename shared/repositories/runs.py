@@ -20,11 +20,13 @@ class RunRepository:
         return list((await self.session.scalars(query)).all())
 
     async def save_turn(self, **fields: Any) -> None:
-        """Store a turn; a later attempt's version of the same turn replaces an earlier one."""
+        """Store a turn; a later attempt's version of the same turn replaces an earlier one,
+        never the reverse (an attempt that stalled past its lease must not undo its successor)."""
         statement = insert(RunTurn).values(**fields)
         statement = statement.on_conflict_do_update(
             index_elements=[RunTurn.job_id, RunTurn.turn],
             set_={k: statement.excluded[k] for k in fields if k not in ("job_id", "turn")},
+            where=RunTurn.attempt <= statement.excluded.attempt,
         )
         await self.session.execute(statement)
 
