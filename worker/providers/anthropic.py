@@ -103,17 +103,20 @@ class AnthropicProvider:
         usage, stop = Usage(), None
         try:
             events = await self._client.messages.create(**self._request(messages, config))
-            async for event in events:
-                if event.type == "message_start":
-                    usage.input_tokens = event.message.usage.input_tokens
-                elif event.type == "content_block_delta":
-                    delta = event.delta
-                    text = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
-                    if text:
-                        yield Chunk(delta=text)
-                elif event.type == "message_delta":
-                    usage.output_tokens = event.usage.output_tokens
-                    stop = event.delta.stop_reason
+            async with events:  # closed at once when the job is cancelled mid-reply
+                async for event in events:
+                    if event.type == "message_start":
+                        usage.input_tokens = event.message.usage.input_tokens
+                    elif event.type == "content_block_delta":
+                        delta = event.delta
+                        text = getattr(delta, "text", None) or getattr(
+                            delta, "partial_json", None
+                        )
+                        if text:
+                            yield Chunk(delta=text)
+                    elif event.type == "message_delta":
+                        usage.output_tokens = event.usage.output_tokens
+                        stop = event.delta.stop_reason
         except anthropic.APIStatusError as exc:
             raise from_status(
                 self.name, exc.status_code, exc.message, exc.response.headers

@@ -72,19 +72,22 @@ class OpenAIProvider:
         usage, finish = Usage(), None
         try:
             stream = await self._client.chat.completions.create(**self._request(messages, config))
-            async for event in stream:
-                if event.usage is not None:
-                    usage = Usage(
-                        input_tokens=event.usage.prompt_tokens,
-                        output_tokens=event.usage.completion_tokens,
-                    )
-                for choice in event.choices:
-                    refusal = getattr(choice.delta, "refusal", None)
-                    if refusal:
-                        yield Chunk(refusal=refusal)
-                    if choice.delta.content:
-                        yield Chunk(delta=choice.delta.content)
-                    finish = choice.finish_reason or finish
+            # `async with` closes the HTTP stream when the job is cancelled mid-reply, so the
+            # provider stops generating (and billing) at once, not when the GC gets to it.
+            async with stream:
+                async for event in stream:
+                    if event.usage is not None:
+                        usage = Usage(
+                            input_tokens=event.usage.prompt_tokens,
+                            output_tokens=event.usage.completion_tokens,
+                        )
+                    for choice in event.choices:
+                        refusal = getattr(choice.delta, "refusal", None)
+                        if refusal:
+                            yield Chunk(refusal=refusal)
+                        if choice.delta.content:
+                            yield Chunk(delta=choice.delta.content)
+                        finish = choice.finish_reason or finish
         except openai.APIStatusError as exc:
             raise from_status(
                 self.name, exc.status_code, exc.message, exc.response.headers
