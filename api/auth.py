@@ -130,7 +130,8 @@ class Authenticator:
     def verify_stream_token(self, token: str) -> Principal:
         body, _, signature = token.partition(".")
         expected = _b64(hmac.digest(self._secret, body.encode(), "sha256"))
-        if not signature or not hmac.compare_digest(signature, expected):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
             raise Unauthorized("invalid stream token")
         try:
             claims = json.loads(_unb64(body))

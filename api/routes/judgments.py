@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
@@ -33,7 +33,7 @@ async def _parse(request: Request) -> JudgeInput:
             body = json.loads(str(form.get("payload") or "{}"))
             image = form.get("image")
             if isinstance(image, UploadFile):
-                body.setdefault("subject", {})["image"] = await _data_url(image)
+                _subject_of(body)["image"] = await _data_url(image)
         else:
             body = await request.json()
         return JudgeInput.model_validate(body)
@@ -43,6 +43,16 @@ async def _parse(request: Request) -> JudgeInput:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "body"
         raise Invalid(f"{field}: {first['msg']}", field=field) from exc
+
+
+def _subject_of(body: Any) -> dict[str, Any]:
+    """The `subject` object of a multipart payload, to put the uploaded image in."""
+    if not isinstance(body, dict):
+        raise Invalid("payload must be a JSON object", field="payload")
+    subject = body.setdefault("subject", {})
+    if not isinstance(subject, dict):
+        raise Invalid("subject must be an object with `text` and/or `image`", field="subject")
+    return subject
 
 
 async def _data_url(image: UploadFile) -> str:

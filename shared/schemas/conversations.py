@@ -30,9 +30,11 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationUpdate(BaseModel):
+    """Only the fields sent change; `model` or `system_prompt` set to null clear them."""
+
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, max_length=300)
+    title: str = Field("", max_length=300)
     model: ModelName | None = None
     system_prompt: str | None = Field(None, max_length=100_000)
 

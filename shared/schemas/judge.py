@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.schemas.chat import ImageUrl, ModelName
 from shared.schemas.common import Usage
+
+# A plain criterion becomes a rubric item's name, so it is bounded the same way.
+Criterion = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class RubricItem(BaseModel):
@@ -43,7 +46,7 @@ class Subject(BaseModel):
 class JudgeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    criteria: list[str] | None = Field(None, min_length=1, max_length=50)
+    criteria: list[Criterion] | None = Field(None, min_length=1, max_length=50)
     rubric: list[RubricItem] | None = Field(None, min_length=1, max_length=50)
     task: str | None = Field(None, description="judge against this coding task's criteria")
     subject: Subject

@@ -100,6 +100,9 @@ async def test_stream_token_opens_one_job_only(
     forged = issued["token"][:-2] + ("AA" if not issued["token"].endswith("AA") else "BB")
     response = await anonymous.get(f"/api/jobs/{job['id']}/events", params={"token": forged})
     assert response.status_code == 401
+    for garbage in ("a.é", "é", "...", ""):
+        response = await anonymous.get(f"/api/jobs/{job['id']}/events", params={"token": garbage})
+        assert response.status_code == 401, garbage
 
     url = ws_url(stack.base_url) + f"?token={issued['token']}"
     async with websockets.connect(url) as socket:

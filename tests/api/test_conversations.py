@@ -48,6 +48,7 @@ async def test_crud_and_ownership(
     assert (await other_client.get(f"{path}/messages")).status_code == 404
     assert (await _say(other_client, conversation, "hi")).status_code == 404
     assert (await client.patch(path, json={"model": "nope/x"})).status_code == 422
+    assert (await client.patch(path, json={"title": None})).status_code == 422
     assert (await client.delete(path)).status_code == 204
     assert (await client.get(path)).status_code == 404
 

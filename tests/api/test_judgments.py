@@ -101,10 +101,19 @@ async def test_bad_judgments_are_422(client: httpx.AsyncClient) -> None:
         {"criteria": ["a"], "subject": {}},
         {"criteria": ["a"], "subject": {"text": "x"}, "mode": "label"},
         {"criteria": ["a"], "subject": {"text": "x"}, "samples": 0},
+        {"criteria": [""], "subject": {"text": "x"}},
+        {"criteria": ["x" * 201], "subject": {"text": "x"}},
     ]
     for body in cases:
         response = await client.post("/api/judgments", json=body)
         assert response.status_code == 422, (body, response.text)
+    for payload in ("[1, 2]", '"text"', '{"criteria": ["a"], "subject": "text"}'):
+        response = await client.post(
+            "/api/judgments",
+            data={"payload": payload},
+            files={"image": ("a.png", PNG, "image/png")},
+        )
+        assert response.status_code == 422, (payload, response.text)
     garbage = await client.post(
         "/api/judgments", content=b"{nope", headers={"content-type": "application/json"}
     )
