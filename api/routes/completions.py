@@ -101,6 +101,38 @@ def _usage(usage: dict[str, Any]) -> dict[str, int]:
     }
 
 
+_DIVERGED = (
+    "the worker was lost mid-reply and the retried reply differs from what was already sent; "
+    "send the request again"
+)
+
+
+class _ReplyText:
+    """What an OpenAI client has been sent, across attempts of the job.
+
+    A client cannot take back text, so a new attempt (the reaper's retry after a worker died)
+    is followed silently until it has said what was already sent: if it says the same, only its
+    new text goes out; if it diverges, the stream ends with an error (`add` answers None).
+    """
+
+    def __init__(self) -> None:
+        self.sent = ""
+        self.attempt_text = ""
+
+    def new_attempt(self) -> None:
+        self.attempt_text = ""
+
+    def add(self, delta: str) -> str | None:
+        self.attempt_text += delta
+        if len(self.attempt_text) <= len(self.sent):
+            return "" if self.sent.startswith(self.attempt_text) else None
+        if not self.attempt_text.startswith(self.sent):
+            return None
+        fresh = self.attempt_text[len(self.sent) :]
+        self.sent = self.attempt_text
+        return fresh
+
+
 async def _chunks(state: AppState, job: Job, model: str, include_usage: bool) -> AsyncIterator[str]:
     base = {
         "id": f"chatcmpl-{job.id}",
@@ -115,10 +147,18 @@ async def _chunks(state: AppState, job: Job, model: str, include_usage: bool) ->
 
     yield chunk({"role": "assistant", "content": ""})
     finish, usage, error = "stop", {}, None
+    text = _ReplyText()
     async for event in state.follower.follow(job, None):
         data = json.loads(event.data)
-        if event.type == "token":
-            yield chunk({"content": data["delta"]})
+        if event.type == "status" and data["status"] == "running":
+            text.new_attempt()
+        elif event.type == "token":
+            fresh = text.add(data["delta"])
+            if fresh is None:
+                error = {"message": _DIVERGED, "code": "worker_lost"}
+                break
+            if fresh:
+                yield chunk({"content": fresh})
         elif event.type == "result":
             finish = data["result"].get("finish_reason") or "stop"
         elif event.type == "error":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
+from api.routes.completions import _ReplyText
 from tests.support.processes import Stack
 
 
@@ -68,3 +69,17 @@ async def test_failures_surface_as_sdk_errors(sdk: openai.AsyncOpenAI, stack: St
 async def test_models_list(sdk: openai.AsyncOpenAI) -> None:
     ids = [model.id async for model in sdk.models.list()]
     assert "mock/echo" in ids
+
+
+def test_a_retried_attempt_never_repeats_text_to_an_openai_client() -> None:
+    """After a worker died mid-reply, the retry is followed silently until it has said what the
+    client already has; a retry that says something else ends the stream instead."""
+    same = _ReplyText()
+    assert [same.add(d) for d in ("hello ", "wor")] == ["hello ", "wor"]
+    same.new_attempt()
+    assert [same.add(d) for d in ("hello ", "world", "!")] == ["", "ld", "!"]
+
+    diverged = _ReplyText()
+    assert diverged.add("hello ") == "hello "
+    diverged.new_attempt()
+    assert diverged.add("goodbye") is None
