@@ -7,19 +7,30 @@ that did not succeed into the error a synchronous endpoint would have answered.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routes.chat import wait_for_done
 from api.state import AppState
 from shared import errors
-from shared.eventlog import StoredEvent
 from shared.models import Job
 from shared.repositories.jobs import JobRepository
 from shared.schemas.common import ErrorInfo, JobStatus
+
+Input = TypeVar("Input", bound=BaseModel)
+
+
+def native_input(schema: type[Input], /, **fields: Any) -> Input:
+    """The native job input built from an older body: a 422 (not a 500) when it does not fit."""
+    try:
+        return schema.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise errors.Invalid(f"{field}: {first['msg']}", field=field) from exc
 
 
 async def finished(state: AppState, session: AsyncSession, job_id: UUID) -> Job:
@@ -42,12 +53,6 @@ async def reload(session: AsyncSession, job_id: UUID) -> Job:
     if job is None:
         raise errors.NotFound("job not found")
     return job
-
-
-async def events(state: AppState, job: Job) -> AsyncIterator[StoredEvent]:
-    """The job's log from its start, live until `done`."""
-    async for event in state.follower.follow(job, None):
-        yield event
 
 
 def result_of(job: Job) -> dict[str, Any]:

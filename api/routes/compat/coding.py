@@ -66,7 +66,8 @@ class AssistantChat(ChatInput):
             preface.append(ChatMessage(role="system", content=code))
         if self.proactive:
             preface.append(ChatMessage(role="system", content=PROACTIVE_PROMPT))
-        return ChatInput(
+        return _jobs.native_input(
+            ChatInput,
             messages=preface + self.messages,
             model=self.model,
             max_tokens=self.max_tokens,
@@ -129,8 +130,8 @@ async def execute_endpoint(
 ) -> EndpointAnswer:
     """Call one `@endpoint` handler of the code and answer what it returned."""
     call = EndpointCall(method=payload.method, path=payload.path, body=payload.body)
-    execute = ExecuteInput(
-        code=payload.code, limits=payload.limits, tests=[RequestTest(request=call)]
+    execute = _jobs.native_input(
+        ExecuteInput, code=payload.code, limits=payload.limits, tests=[RequestTest(request=call)]
     )
     job_id, result = await _execute(execute, request, response, principal, state, session)
     if not result.tests:  # nothing ran: a syntax error
@@ -177,7 +178,8 @@ async def execute_test_cases(
     """Run the code against the given test cases (or the task's) and answer every verdict."""
     if not payload.test_cases and not payload.task_name:
         raise Invalid("give test_cases or a task_name", field="test_cases")
-    execute = ExecuteInput(
+    execute = _jobs.native_input(
+        ExecuteInput,
         code=payload.code,
         tests=payload.test_cases,
         task=None if payload.test_cases else payload.task_name,
@@ -286,7 +288,8 @@ def _judge_input(body: LlmJudgeBody) -> JudgeInput:
             raise Invalid(f"task {task.name!r} has no judge criteria", field="task_name")
     if not body.criteria and not body.task_name:
         raise Invalid("give criteria or a task_name", field="criteria")
-    return JudgeInput(
+    return _jobs.native_input(
+        JudgeInput,
         criteria=body.criteria,
         task=None if body.criteria else body.task_name,
         subject=Subject(text=body.code),
