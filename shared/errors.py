@@ -3,6 +3,7 @@
     SwitchyardError                 (500, not retryable)
     ├── BadRequest                  (400)
     ├── Unauthorized                (401)
+    ├── Forbidden                   (403; e.g. a stream token used beyond reading its job)
     ├── NotFound                    (404)
     ├── Conflict                    (409)
     ├── Invalid                     (422)
@@ -46,6 +47,11 @@ class BadRequest(SwitchyardError):
 class Unauthorized(SwitchyardError):
     status_code = 401
     code = "unauthorized"
+
+
+class Forbidden(SwitchyardError):
+    status_code = 403
+    code = "forbidden"
 
 
 class NotFound(SwitchyardError):

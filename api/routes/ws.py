@@ -31,7 +31,7 @@ from api.deps import State, stream_reader
 from api.routes.jobs import parse_after
 from api.services.conversations import ConversationService
 from api.services.jobs import JobService, job_out
-from shared.errors import SwitchyardError
+from shared.errors import Forbidden, Invalid, SwitchyardError
 from shared.eventlog import StoredEvent
 from shared.logging import get_logger
 from shared.schemas.conversations import MessageCreate, MessageOut
@@ -41,6 +41,12 @@ log = get_logger(__name__)
 
 _OUTBOX_SIZE = 4096
 _MAX_SUBSCRIPTIONS = 100
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise Invalid("after must be an event id string such as 1795525296763-0", field="after")
 
 
 def _event_frame(job_id: str, event: StoredEvent) -> str:
@@ -83,7 +89,7 @@ class Connection:
             if op == "ping":
                 self.send({"type": "pong"})
             elif op == "subscribe":
-                await self.subscribe(UUID(job_id), parse_after(message.get("after")))
+                await self.subscribe(UUID(job_id), parse_after(_text(message.get("after"))))
             elif op == "unsubscribe":
                 self.unsubscribe(job_id)
             elif op == "cancel":
@@ -123,10 +129,22 @@ class Connection:
         self.followers[key] = asyncio.create_task(self._follow(job, after))
 
     async def _follow(self, job: Any, after: str | None) -> None:
-        key = str(job.id)
+        key, last = str(job.id), None
         async for event in self.state.follower.follow(job, after):
             self.send(_event_frame(key, event))
+            last = event
         self.followers.pop(key, None)
+        if last is None or last.type != "done":
+            # The relay dropped this job's feed (it fell too far behind): say where to resume.
+            self.send(
+                {
+                    "type": "error",
+                    "code": "fell_behind",
+                    "job_id": key,
+                    "after": last.id if last else after,
+                    "message": "this job's events fell behind; subscribe again with `after`",
+                }
+            )
 
     def unsubscribe(self, job_id: str, *, announce: bool = True) -> None:
         task = self.followers.pop(job_id, None)
@@ -137,6 +155,8 @@ class Connection:
 
     async def post_message(self, frame: dict[str, Any]) -> None:
         """Send a message to a conversation and follow its reply on this socket."""
+        if self.principal.job_scope is not None:
+            raise Forbidden("a stream token only reads its own job; sign in to send messages")
         try:
             conversation_id = UUID(str(frame.get("conversation_id", "")))
             body = MessageCreate.model_validate(

@@ -110,6 +110,13 @@ async def test_stream_token_opens_one_job_only(
         assert json.loads(await socket.recv())["code"] == "not_found"
         await socket.send(json.dumps({"op": "subscribe", "job_id": job["id"]}))
         assert json.loads(await socket.recv())["type"] == "subscribed"
+        conversation = (await client.post("/api/conversations", json={"title": "t"})).json()
+        await socket.send(
+            json.dumps({"op": "message", "conversation_id": conversation["id"], "content": "hi"})
+        )
+        while (frame := json.loads(await socket.recv()))["type"] == "event":
+            pass
+        assert frame["type"] == "error" and frame["code"] == "forbidden", frame
 
 
 async def test_bad_bodies_get_422_naming_the_field(client: httpx.AsyncClient) -> None:

@@ -39,6 +39,26 @@ async def test_resume_with_last_event_id_gets_exactly_the_rest(client: httpx.Asy
     assert whole[-1].event == "done"
 
 
+async def test_resume_while_the_job_still_streams_gets_backlog_then_live_events(
+    client: httpx.AsyncClient,
+) -> None:
+    """The reconnect lands mid-reply: part of the rest comes from the backlog, part live, and
+    the seam between them has no gap and no duplicate."""
+    words = "one two three four five six"
+    job = await _submit(
+        client, {"messages": [{"role": "user", "content": words}], "model": "mock/echo-slow"}
+    )
+    first = await read_sse(client, job["events_url"], limit=3)  # status + two tokens
+    await asyncio.sleep(0.3)  # a token or two more land in the backlog meanwhile
+    rest = await read_sse(client, job["events_url"], headers={"Last-Event-ID": first[-1].id})
+    whole = await read_sse(client, job["events_url"])
+
+    assert rest[0].event == "token", "some of the rest came from the backlog at once"
+    assert rest[-1].at - rest[0].at > 0.3, "the tail of the reply arrived live"
+    assert first + rest == whole
+    assert _tokens(whole) == words
+
+
 async def test_resume_with_after_query_parameter(client: httpx.AsyncClient) -> None:
     job = await _submit(client)
     whole = await read_sse(client, job["events_url"])
@@ -126,6 +146,21 @@ async def test_stream_is_rebuilt_from_postgres_after_redis_expiry(
     assert [(f.id, f.event, f.data) for f in after] == [(f.id, f.event, f.data) for f in before]
     rest = await read_sse(client, job["events_url"], headers={"Last-Event-ID": before[3].id})
     assert [f.id for f in rest] == [f.id for f in before[4:]]
+
+
+async def test_bad_after_over_websocket_is_an_error_frame_not_a_dead_socket(
+    client: httpx.AsyncClient, stack: Stack, user: tuple[str, str]
+) -> None:
+    job = (await client.post("/api/chat?wait=true", json=BODY)).json()
+    async with websockets.connect(
+        ws_url(stack.base_url), additional_headers=basic_header(*user)
+    ) as socket:
+        for after in (5, "nope", ["x"]):
+            await socket.send(json.dumps({"op": "subscribe", "job_id": job["id"], "after": after}))
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert frame["type"] == "error" and frame["code"] == "invalid", frame
+        await socket.send(json.dumps({"op": "ping"}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
 
 
 async def test_bad_last_event_id_is_a_422(client: httpx.AsyncClient) -> None:
