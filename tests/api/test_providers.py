@@ -110,6 +110,37 @@ async def test_a_conversation_sends_the_whole_history_each_time(
     assert all(m["usage"]["output_tokens"] == 7 for m in stored if m["role"] == "assistant")
 
 
+@pytest.mark.parametrize("strategy", ["interrupt", "rollback"])
+async def test_the_next_reply_sees_an_interrupted_reply_but_not_a_rolled_back_one(
+    client: httpx.AsyncClient, fake: FakeProviders, strategy: str
+) -> None:
+    conversation = (await client.post("/api/conversations", json={"model": "mock/echo-slow"}))
+    path = f"/api/conversations/{conversation.json()['id']}/messages"
+    slow = " ".join(f"r{i}" for i in range(25))
+    first = (await client.post(path, json={"content": slow})).json()["job"]
+    said = await read_sse(client, first["events_url"], limit=3)  # status and two tokens
+    fake.script(reply="Fresh answer.")
+    second = (
+        await client.post(
+            path,
+            json={
+                "content": "next?",
+                "model": "openai/gpt-4o-mini",
+                "multitask_strategy": strategy,
+            },
+        )
+    ).json()["job"]
+    await read_sse(client, second["events_url"])
+    [sent] = [r["body"]["messages"] for r in fake.requests("/v1/chat/completions")]
+    if strategy == "rollback":
+        assert sent == [{"role": "user", "content": slow}, {"role": "user", "content": "next?"}]
+        return
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    partial = sent[1]["content"]
+    assert partial.startswith("".join(f.data["delta"] for f in said[1:])) and partial != slow
+    assert sent[2] == {"role": "user", "content": "next?"}
+
+
 async def test_models_list_the_fakes_and_come_from_the_shared_cache(
     client: httpx.AsyncClient, fake: FakeProviders
 ) -> None:
