@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes.compat import chat_app, chat_socket, coding, openrouter, runs
+from api.routes.compat import chat_app, chat_socket, coding, openrouter, runs, team
 
 router = APIRouter(tags=["compat"])
-for module in (runs, coding, openrouter, chat_app, chat_socket):
+for module in (runs, coding, openrouter, chat_app, team, chat_socket):
     router.include_router(module.router)
