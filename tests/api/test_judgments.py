@@ -8,6 +8,7 @@ import json
 import httpx
 
 from tests.support.clients import read_sse
+from tests.support.processes import Stack
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -118,3 +119,35 @@ async def test_bad_judgments_are_422(client: httpx.AsyncClient) -> None:
         "/api/judgments", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert garbage.status_code == 422
+
+
+async def test_with_no_key_configured_the_mock_judge_is_the_default(
+    stack: Stack, user: tuple[str, str]
+) -> None:
+    """A Switchyard with no provider key at all (its own API and LLM worker) judges with
+    `mock/judge`, and refuses a model whose provider has no key."""
+    keyless = {
+        **stack.env,
+        "OPENAI_API_KEY": "",
+        "ANTHROPIC_API_KEY": "",
+        "OPENROUTER_API_KEY": "",
+        "DEFAULT_MODEL": "",
+    }
+    bare = Stack(workdir=stack.workdir, env=keyless)
+    bare.start_api()
+    bare.start_worker("llm", concurrency=4)
+    try:
+        bare.wait_ready(("llm",))
+        async with httpx.AsyncClient(base_url=bare.base_url, auth=user, timeout=30) as http:
+            body = {
+                "criteria": ['says "hello"', 'says "goodbye"'],
+                "subject": {"text": "Hello there"},
+            }
+            job = await _judge(http, body)
+            refused = await http.post("/api/judgments", json={**body, "model": "openai/gpt-4o"})
+    finally:
+        bare.stop()
+    assert job["model"] == "mock/judge" and job["status"] == "succeeded"
+    assert [c["pass"] for c in job["result"]["criteria"]] == [True, False]
+    assert job["result"]["score"] == 0.5 and job["result"]["pass"] is True
+    assert refused.status_code == 422 and "openai" in refused.text
