@@ -137,8 +137,11 @@ async def test_job_past_the_retry_cap_fails_with_a_clear_error(
 
 
 async def test_duplicate_deliveries_never_run_a_job_twice(client: httpx.AsyncClient) -> None:
+    """Duplicates of the message arrive while the job streams: the worker has free slots, takes
+    them, and the atomic claim refuses each one."""
     text = " ".join(f"d{i}" for i in range(10))
-    job = (await client.post("/api/chat", json=_body(text, "mock/echo"))).json()
+    job = (await client.post("/api/chat", json=_body(text, "mock/echo-slow"))).json()
+    await read_sse(client, job["events_url"], limit=2)  # running: status and a first token
     celery = create_celery("test-duplicates", Settings())
     try:
         for _ in range(3):
