@@ -20,6 +20,7 @@ from shared.schemas.common import JobKind
 from shared.schemas.conversations import MessageCreate, MultitaskStrategy
 
 _DISCARD_FLAG_TTL_SECONDS = 24 * 3600
+MAX_PENDING_REPLIES = 8  # queued or running replies of one conversation
 
 
 class ConversationService:
@@ -46,6 +47,7 @@ class ConversationService:
     ) -> tuple[Message, Job]:
         """Store the user's message and enqueue the assistant's reply (commits)."""
         model = await self.model_for(principal, conversation, body.model)
+        await self.conversations.lock(conversation.id)
         await self._apply_strategy(conversation.id, body.multitask_strategy)
         message = await self.messages.add(conversation.id, "user", body.content)
         job = await self.enqueue_reply(
@@ -101,9 +103,15 @@ class ConversationService:
         return job
 
     async def _apply_strategy(self, conversation_id: UUID, strategy: MultitaskStrategy) -> None:
-        if strategy is MultitaskStrategy.enqueue:
-            return
         active = await self.conversations.active_jobs(conversation_id)
+        if strategy is MultitaskStrategy.enqueue:
+            if len(active) >= MAX_PENDING_REPLIES:
+                # Waiting replies hold worker slots; an unbounded line could fill them all.
+                raise Conflict(
+                    f"{len(active)} replies are already waiting in this conversation; "
+                    "wait for them, or send with multitask_strategy interrupt or rollback"
+                )
+            return
         if not active:
             return
         if strategy is MultitaskStrategy.reject:

@@ -25,6 +25,13 @@ class ConversationRepository:
     async def get(self, conversation_id: UUID) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
 
+    async def lock(self, conversation_id: UUID) -> None:
+        """Hold the conversation's row until the transaction ends: posts to one conversation
+        decide their multitask strategy one at a time."""
+        await self.session.execute(
+            select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+        )
+
     async def get_owned(self, conversation_id: UUID, owner_id: UUID) -> Conversation | None:
         return await self.session.scalar(
             select(Conversation).where(

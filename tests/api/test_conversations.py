@@ -101,6 +101,30 @@ async def test_reject_refuses_while_a_reply_runs(client: httpx.AsyncClient) -> N
     await client.post(f"/api/jobs/{first['id']}/cancel")
 
 
+async def test_concurrent_rejects_let_exactly_one_through(client: httpx.AsyncClient) -> None:
+    conversation = await _conversation(client, model="mock/echo-slow")
+    answers = await asyncio.gather(
+        *(_say(client, conversation, f"race {i}", multitask_strategy="reject") for i in range(6))
+    )
+    assert sorted(r.status_code for r in answers) == [202] + [409] * 5
+    [accepted] = [r.json() for r in answers if r.status_code == 202]
+    await client.post(f"/api/jobs/{accepted['job']['id']}/cancel")
+
+
+async def test_a_conversation_holds_a_bounded_line_of_waiting_replies(
+    client: httpx.AsyncClient,
+) -> None:
+    conversation = await _conversation(client, model="mock/echo-slow")
+    queued = [(await _say(client, conversation, SLOW_TEXT)).json()["job"] for _ in range(8)]
+    over = await _say(client, conversation, "one more")
+    assert over.status_code == 409 and "waiting" in over.json()["detail"]
+    rolled_back = await _say(client, conversation, "instead", multitask_strategy="rollback")
+    assert rolled_back.status_code == 202
+    for job in queued:
+        frames = await read_sse(client, job["events_url"])
+        assert frames[-1].data["status"] == "cancelled"
+
+
 async def test_interrupt_keeps_what_the_reply_said(client: httpx.AsyncClient) -> None:
     conversation = await _conversation(client, model="mock/echo-slow")
     first = (await _say(client, conversation, SLOW_TEXT)).json()["job"]
