@@ -23,6 +23,9 @@ from worker.handlers import execute
 from worker.sandbox.runner import Sandbox
 
 SECRET = "planted-secret-" + uuid.uuid4().hex
+# A uid of this session's own, so another test run's sandboxes (the default uid) on the same
+# host never count as ours; sandboxed code cannot change its uid, so none of ours can hide.
+SANDBOX_UID = 61000 + os.getpid() % 4000
 
 
 @dataclass
@@ -48,11 +51,11 @@ class Run:
 
 
 def sandbox_processes() -> list[str]:
-    """Live processes on this host that belong to a sandbox (its uid, or bwrap itself).
+    """Live processes on this host that belong to this session's sandboxes (bwrap included:
+    it is started as the sandbox uid).
 
     Zombies do not count: bwrap's exited helpers are reparented to init, which reaps them (in
     Docker the worker-sandbox service runs with `init: true` for that)."""
-    uid = SandboxSettings().uid
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -65,7 +68,7 @@ def sandbox_processes() -> list[str]:
             continue
         if zombie:
             continue
-        if owner == uid or "bwrap" in command.split(" ")[0]:
+        if owner == SANDBOX_UID:
             found.append(f"{entry.name}: {command}")
     return found
 
@@ -94,7 +97,7 @@ def planted_secret() -> str:
 
 @pytest.fixture
 def execute_code(planted_secret: str):  # type: ignore[no-untyped-def]
-    sandbox = Sandbox(SandboxSettings())
+    sandbox = Sandbox(SandboxSettings(uid=SANDBOX_UID))
     before = sandbox_processes()
 
     async def run(code: str, **fields: Any) -> Run:
