@@ -14,6 +14,7 @@ from api.relay import EventFollower, Relay
 from shared.db import SessionFactory, create_engine, create_session_factory
 from shared.eventlog import EventLog
 from shared.queue import create_celery
+from shared.redispool import create_redis
 from shared.settings import Settings
 
 
@@ -35,7 +36,7 @@ class AppState:
     async def build(cls, settings: Settings) -> AppState:
         engine = create_engine(settings.store)
         sessions = create_session_factory(engine)
-        redis = Redis.from_url(settings.store.redis_url)
+        redis = create_redis(settings.store.redis_url)
         events = EventLog(redis, sessions, settings.jobs)
         relay = Relay(Redis.from_url(settings.store.redis_url), settings.jobs.subscriber_queue_size)
         await relay.start()
