@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import SessionFactory, create_engine, create_session_factory
 from shared.eventlog import EventLog
+from shared.redispool import create_redis
 from shared.settings import Settings, get_settings
 from worker.cancel import CancelWatcher
 from worker.providers.registry import ProviderRegistry
@@ -50,7 +51,7 @@ class Resources:
             settings.store, pool_size=max(5, settings.jobs.llm_worker_concurrency)
         )
         sessions = create_session_factory(engine)
-        redis = Redis.from_url(settings.store.redis_url)
+        redis = create_redis(settings.store.redis_url)
         cancels = CancelWatcher(redis)
         await cancels.start()
         return cls(
@@ -74,10 +75,21 @@ class Resources:
         await self.engine.dispose()
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (it comes with uvicorn[standard]): every token a job streams
+    costs a provider read and a Redis round trip on this one loop, and uvloop's I/O and
+    scheduling cost a fraction of the pure-Python selector loop's (docs/benchmarks.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="switchyard-loop", daemon=True
         )
