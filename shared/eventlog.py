@@ -120,7 +120,9 @@ class EventLog:
                 }
             )
         async with self._sessions.begin() as session:
-            await session.execute(insert(JobEvent).values(rows).on_conflict_do_nothing())
+            # executemany with one cached statement: `.values(rows)` compiled a new statement
+            # with 5 binds per event for every job (a tenth of a worker's CPU at 200 tokens).
+            await session.execute(insert(JobEvent).on_conflict_do_nothing(), rows)
         return len(rows)
 
     async def archived_after(self, job_id: UUID, after: str | None) -> list[StoredEvent]:
