@@ -15,5 +15,5 @@ typecheck:
 migrate:
 	.venv/bin/alembic upgrade head
 
-bench:         ## run every benchmark and print the figures
-	.venv/bin/python bench/run.py
+bench:         ## run every benchmark and print the figures (BENCH_ARGS=--quick for a short run)
+	.venv/bin/python bench/run.py $(BENCH_ARGS)
