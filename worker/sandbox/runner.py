@@ -111,6 +111,9 @@ class Sandbox:
     async def _probe(self) -> bool:
         if shutil.which("bwrap") is None:
             return False
+        if os.geteuid() not in (0, self.settings.uid):
+            # Only root may switch uids: a worker running as uid N needs SANDBOX_UID=N.
+            log.warning("sandbox.uid_unreachable", worker_uid=os.geteuid(), uid=self.settings.uid)
         try:
             with self.box("pass") as box:
                 outcome = await self.run(box, "run", {}, SandboxLimits(wall_time_limit=10))
