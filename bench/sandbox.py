@@ -1,6 +1,6 @@
 """The sandbox's overhead over a bare interpreter start, and its throughput on all cores.
 
-    .venv/bin/python bench/sandbox.py [--rounds 300] [--throughput 400] [--concurrency 2]
+    .venv/bin/python bench/sandbox.py [--rounds 500] [--throughput 600] [--concurrency 2]
 
 Latency: each round starts a bare `python -I -S -c pass` (the same absolute interpreter the
 sandbox uses) and then one trivial execution through the real sandbox path — the `Sandbox.box`
@@ -161,8 +161,8 @@ async def main(arguments: argparse.Namespace) -> int:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=300, help="latency rounds (each: 1 + 1)")
-    parser.add_argument("--throughput", type=int, default=400, help="runs per throughput phase")
+    parser.add_argument("--rounds", type=int, default=500, help="latency rounds (each: 1 + 1)")
+    parser.add_argument("--throughput", type=int, default=600, help="runs per throughput phase")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured rounds first")
     return parser.parse_args()

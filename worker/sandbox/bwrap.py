@@ -188,7 +188,7 @@ def as_user(uid: int | None) -> list[str]:
     """A prefix that drops to `uid` (no supplementary groups) before bwrap starts.
 
     Not Popen's user=/group=: those make CPython fork() instead of vfork(), and copying the
-    worker's page tables costs ~1 ms per 30 MB it holds (7-16 ms measured for a 200 MB
+    worker's page tables costs ~1 ms per 30 MB it holds (6-16 ms measured for a 200 MB
     process), on every execution. setpriv (util-linux) costs ~1 ms, whatever the worker's size.
     """
     if uid is None or uid == os.geteuid():
