@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from api.bootstrap import bootstrap_user
 from api.metrics import MetricsMiddleware
@@ -29,7 +30,7 @@ from api.routes import (
     ws,
 )
 from api.state import AppState
-from shared.errors import RateLimited, SwitchyardError
+from shared.errors import Invalid, RateLimited, SwitchyardError
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings, get_settings
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(SwitchyardError, _render_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _render_database_error)  # type: ignore[arg-type]
     app.middleware("http")(_request_id)
     app.add_middleware(MetricsMiddleware)
     # compat first: the coding assistant's POST /api/chat must see a request before the
@@ -93,6 +95,22 @@ async def _render_error(request: Request, exc: SwitchyardError) -> JSONResponse:
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="switchyard"'
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+# Postgres refuses U+0000 in text (22021) and in JSONB (22P05): that is bad input, not a fault.
+_NUL_SQLSTATES = {"22021", "22P05"}
+
+
+async def _render_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if getattr(exc.orig, "sqlstate", None) in _NUL_SQLSTATES:
+        return await _render_error(
+            request, Invalid("text may not contain NUL (\\u0000) characters", field="body")
+        )
+    log.error("database.error", exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal error; see the server log", "code": "internal_error"},
+        status_code=500,
+    )
 
 
 async def _request_id(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,9 @@ def test_sandbox_worker_is_confined_by_seccomp_never_privileged() -> None:
     ]
     assert profiles and (ROOT / profiles[0]).is_file()
     assert "-Q" in sandbox["command"] and "sandbox" in sandbox["command"]
+    # A non-root worker can only run code as itself: the sandbox uid is the image's user.
+    user = re.search(r"^USER (\d+)", (ROOT / "Dockerfile.worker").read_text(), re.M)
+    assert user and sandbox["environment"]["SANDBOX_UID"] == user.group(1)
 
 
 def test_compose_file_is_valid_for_docker_compose() -> None:

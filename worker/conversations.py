@@ -14,6 +14,7 @@ from shared.models import Job, Message
 from shared.repositories.conversations import ConversationRepository, MessageRepository
 from shared.schemas.chat import ChatMessage, ConversationReplyInput
 from shared.schemas.common import TERMINAL_STATUSES, Usage
+from shared.storable import storable_text
 from worker.runtime import Resources
 
 _TURN_POLL_SECONDS = 0.1
@@ -71,7 +72,7 @@ async def store_reply(
             message = await MessageRepository(session).add(
                 payload.conversation_id,
                 "assistant",
-                content,
+                storable_text(content),
                 model=model,
                 usage=usage.model_dump(),
                 job_id=job_id,

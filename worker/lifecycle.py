@@ -19,6 +19,7 @@ from shared.models import Job
 from shared.repositories.jobs import JobRepository
 from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.events import DoneEvent, ErrorEvent, Event, ResultEvent, StatusEvent
+from shared.storable import storable
 from worker.context import JobContext
 from worker.handlers import handler_for
 from worker.runtime import Resources
@@ -162,7 +163,7 @@ async def finish(
             job_id,
             attempt,
             status=settled.status,
-            result=settled.result,
+            result=storable(settled.result),
             error=settled.error.model_dump() if settled.error else None,
             usage=settled.usage.model_dump(),
             first_token_at=first_token_at,

@@ -174,3 +174,18 @@ async def test_dev_mode_lifts_auth_and_says_so(stack: Stack) -> None:
     finally:
         dev.stop()
     assert "DEV_MODE IS ON" in api.tail(200)
+
+
+async def test_nul_characters_are_a_422_not_a_500(client: httpx.AsyncClient) -> None:
+    """Postgres cannot store U+0000 in text or JSONB: such input is refused, never a 500."""
+    chat = {"messages": [{"role": "user", "content": "a\u0000b"}], "model": "mock/echo"}
+    execution = {"code": "print(1)", "stdin": "\u0000"}
+    conversation = {"title": "nul\u0000title"}
+    for path, body in (
+        ("/api/chat", chat),
+        ("/api/executions", execution),
+        ("/api/conversations", conversation),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert "NUL" in response.json()["detail"]

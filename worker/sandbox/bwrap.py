@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.settings import SandboxSettings
+from shared.storable import storable_text
 from worker.sandbox.limits import SandboxLimits
-from worker.sandbox.text import storable_text
 
 OutputCallback = Callable[[str, str], Awaitable[None]]
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}

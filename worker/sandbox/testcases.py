@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.schemas.execute import CallTest, RequestTest, StdinTest, TestCase, TestVerdict, Verdict
+from shared.storable import storable
 from worker.sandbox import verdicts
 from worker.sandbox.bwrap import ProcessOutcome
 from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Box, Sandbox, classify
-from worker.sandbox.text import storable
 
 DETAIL_CHARS = 10_000
 Kind = Literal["stdin", "call", "request"]

@@ -1,8 +1,9 @@
-"""Text a sandboxed program produced, made storable.
+"""Text made storable.
 
 Postgres refuses NUL in text and JSONB, and UTF-8 cannot encode a lone surrogate (which a
-JSON answer may carry as an escape): either one in a result or an event made the job fail on
-every attempt. Both become U+FFFD, as undecodable output bytes already do.
+JSON answer may carry as an escape): either one in a result, a message or an event would make
+the job fail on every attempt. Both become U+FFFD, as undecodable output bytes already do.
+Sandboxed programs and providers produce such text; requests carrying it are refused (422).
 """
 
 from __future__ import annotations
