@@ -60,6 +60,9 @@ class RunService:
             raise NotFound(f"a run has bots 0 and 1, not {index}")
         if JobStatus(job.status).terminal:
             raise Conflict(f"the run is {job.status}; only a queued or running run can change")
+        finished_turns = sum(1 for turn in await self.runs.turns(job.id) if turn.complete)
+        if finished_turns >= RunInput.model_validate(job.input).max_turns - 1:
+            raise Conflict("the run is on its last turn; there is no next turn to change")
         changes = patch.model_dump(exclude_unset=True)
         if "model" in changes:
             check_model(changes["model"], self.state.settings.providers)
@@ -105,9 +108,12 @@ def export_markdown(export: RunExport) -> str:
     for index, bot in enumerate(export.bots):
         lines.append(f"- **{names[index]}**: `{bot.model}`, temperature {bot.temperature}")
     for patch in export.patches:
-        lines.append(
-            f"- patch to {names[patch.bot]} from turn {patch.applies_from_turn}: {patch.changes}"
+        applied = (
+            f"from turn {patch.applies_from_turn + 1}"
+            if patch.applies_from_turn is not None
+            else "never applied (the run ended first)"
         )
+        lines.append(f"- patch to {names[patch.bot]} {applied}: {patch.changes}")
     for turn in export.turns:
         marker = "" if turn.complete else " *(incomplete)*"
         lines += [

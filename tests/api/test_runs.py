@@ -107,6 +107,24 @@ async def test_patch_applies_from_the_next_turn(client: httpx.AsyncClient) -> No
     assert export["bots"][0]["model"] == "mock/echo-slow"  # as created
 
 
+async def test_a_patch_during_the_last_turn_is_a_409_not_a_silent_no_op(
+    client: httpx.AsyncClient,
+) -> None:
+    run = await _create(client, _run("mock/echo-slow", "mock/echo-slow", max_turns=2))
+    answers: list[httpx.Response] = []
+
+    async def patch_during_last_turn(frame: Frame) -> None:
+        if frame.event == "token" and frame.data["turn"] == 1 and not answers:
+            answers.append(
+                await client.patch(f"/api/runs/{run['id']}/bots/0", json={"temperature": 1.0})
+            )
+
+    frames = await read_sse(client, run["events_url"], on_frame=patch_during_last_turn)
+    assert answers[0].status_code == 409 and "last turn" in answers[0].json()["detail"]
+    assert not [f for f in frames if f.event == "patch_applied"]
+    assert (await client.get(f"/api/runs/{run['id']}/export.json")).json()["patches"] == []
+
+
 async def test_stop_ends_the_run_within_a_second_keeping_the_partial_turn(
     client: httpx.AsyncClient,
 ) -> None:
