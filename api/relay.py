@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from shared import keys
+from shared.errors import ServiceUnavailable
 from shared.eventlog import EventLog, StoredEvent, event_id_key
 from shared.logging import get_logger
 from shared.models import Job
@@ -36,8 +37,15 @@ _SETTLING = timedelta(seconds=10)
 
 @dataclass(eq=False)
 class Subscription:
-    queue: asyncio.Queue[StoredEvent]
+    # None wakes a waiting reader to tell it it was dropped (see `drop`).
+    queue: asyncio.Queue[StoredEvent | None]
     overflowed: bool = False
+
+    def drop(self) -> None:
+        """End this client's feed; it resumes by id. Wakes a reader blocked on an empty queue."""
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
 
 
 @dataclass
@@ -79,13 +87,14 @@ class Relay:
         state.subscribers.add(subscription)
         try:
             if len(state.subscribers) == 1:
-                confirmed = asyncio.get_running_loop().create_future()
-                state.confirmations.append(confirmed)
-                await self._pubsub.subscribe(channel)
+                await self._subscribe(channel, state)
             if state.confirmations:
-                await asyncio.wait_for(
-                    asyncio.shield(state.confirmations[-1]), _SUBSCRIBE_TIMEOUT_SECONDS
-                )
+                try:
+                    await asyncio.wait_for(
+                        asyncio.shield(state.confirmations[-1]), _SUBSCRIBE_TIMEOUT_SECONDS
+                    )
+                except TimeoutError as exc:
+                    raise ServiceUnavailable("the event relay did not answer; retry") from exc
             yield subscription
         finally:
             state.subscribers.discard(subscription)
@@ -95,16 +104,38 @@ class Relay:
                 with contextlib.suppress(RedisConnectionError):
                     await self._pubsub.unsubscribe(channel)
 
+    async def _subscribe(self, channel: str, state: _Channel) -> None:
+        confirmed = asyncio.get_running_loop().create_future()
+        state.confirmations.append(confirmed)
+        try:
+            await self._pubsub.subscribe(channel)
+        except Exception as exc:
+            # Leave no confirmation behind that nobody will ever resolve.
+            with contextlib.suppress(ValueError):
+                state.confirmations.remove(confirmed)
+            confirmed.cancel()
+            raise ServiceUnavailable("the event relay cannot reach Redis; retry") from exc
+
     async def _read(self) -> None:
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._dispatch(message)
             except RedisConnectionError:
-                log.warning("relay.redis_disconnected")
+                # redis-py resubscribes on reconnect, but what was published meanwhile is
+                # gone: drop every client so each resumes by id from the stream.
+                log.warning("relay.redis_disconnected", subscribers=self.subscriber_count)
+                self._drop_all()
                 await asyncio.sleep(0.5)
-                continue
-            if message is not None:
-                self._dispatch(message)
+            except Exception:
+                # One bad message must not end the feed of every stream in this process.
+                log.exception("relay.dispatch_failed")
+
+    def _drop_all(self) -> None:
+        for state in self._channels.values():
+            for subscription in state.subscribers:
+                subscription.drop()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         channel = message["channel"].decode()
@@ -129,7 +160,7 @@ class Relay:
             try:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
-                subscription.overflowed = True
+                subscription.drop()
                 log.warning("relay.subscriber_dropped", channel=channel)
 
 
@@ -194,6 +225,8 @@ async def _live(subscription: Subscription, last: str | None) -> AsyncIterator[S
         if subscription.overflowed and subscription.queue.empty():
             return  # dropped for falling behind: the client resumes from its last id
         event = await subscription.queue.get()
+        if event is None:
+            return  # dropped (fell behind, or Redis reconnected): the client resumes by id
         key = event_id_key(event.id)
         if key <= last_key:
             continue

@@ -22,6 +22,7 @@ from shared.db import SessionFactory
 from shared.models import JobEvent
 from shared.schemas.events import Event
 from shared.settings import JobSettings
+from shared.storable import storable
 
 # KEYS[1] stream; ARGV: channel, maxlen, type, data, ttl_after_done, ttl_safety
 _PUBLISH = """
@@ -68,13 +69,16 @@ class EventLog:
 
     async def publish(self, event: Event) -> str:
         job_id = event.job_id
+        data = event.model_dump_json()
+        if "\\u0000" in data:  # Postgres could not archive it: see shared/storable.py
+            data = json.dumps(storable(json.loads(data)), separators=(",", ":"))
         event_id = await self._script(
             keys=[keys.events_stream(job_id)],
             args=[
                 keys.events_channel(job_id),
                 self._settings.event_stream_maxlen,
                 event.type,
-                event.model_dump_json(),
+                data,
                 self._settings.event_stream_ttl_seconds,
                 _SAFETY_TTL_SECONDS,
             ],

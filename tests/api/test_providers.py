@@ -4,9 +4,11 @@ the fake provider server (the only stand-in: providers' HTTP endpoints cannot ex
 from __future__ import annotations
 
 import json
+import os
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from tests.fakes.control import FakeProviders
 from tests.support.clients import Frame, read_sse
@@ -349,3 +351,22 @@ async def test_an_image_url_is_422_and_never_fetched(
     response = await client.post("/api/judgments", json=body)
     assert response.status_code == 422
     assert fake.requests() == []
+
+
+async def test_a_reply_postgres_cannot_store_is_made_storable_not_lost(
+    client: httpx.AsyncClient, fake: FakeProviders
+) -> None:
+    """A NUL in a provider's reply would fail the job at every attempt (Postgres refuses it in
+    JSONB): it arrives as U+FFFD in the events, the result and the archived log."""
+    fake.script(reply="before\u0000after")
+    job, frames = await _chat(client, "openai/gpt-4o-mini")
+    assert job["status"] == "succeeded", job
+    assert job["result"]["content"] == "before\ufffdafter"
+    assert "".join(f.data["delta"] for f in frames if f.event == "token") == "before\ufffdafter"
+    redis = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        assert await redis.delete(f"job:{job['id']}:events") == 1  # now served from Postgres
+    finally:
+        await redis.aclose()
+    archived = await read_sse(client, f"/api/jobs/{job['id']}/events")
+    assert [(f.id, f.data) for f in archived] == [(f.id, f.data) for f in frames]

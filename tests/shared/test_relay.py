@@ -65,3 +65,38 @@ async def test_all_subscribers_share_one_pubsub_connection() -> None:
     finally:
         await relay.stop()
         await redis.aclose()
+
+
+async def test_a_lost_redis_connection_drops_clients_so_they_resume_by_id(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Messages published while the pub/sub connection is down are lost to it: every client
+    is dropped (a reader blocked on an empty queue is woken), and new ones are served again."""
+    redis = aioredis.Redis.from_url(os.environ["REDIS_URL"])
+    name = f"relay-test-{uuid.uuid4().hex[:8]}"  # to kill this relay's connection, no other
+    relay = Relay(aioredis.Redis.from_url(os.environ["REDIS_URL"], client_name=name), 8)
+    await relay.start()
+    events = EventLog(redis, sessions, JobSettings())
+    job_id = uuid.uuid4()
+    channel = keys.events_channel(job_id)
+    try:
+        async with relay.subscribe(channel) as waiting:
+            reader = asyncio.create_task(waiting.queue.get())
+            await asyncio.sleep(0.1)
+            [ours] = [c for c in await redis.client_list() if c["name"] == name]
+            assert await redis.client_kill_filter(_id=ours["id"]) == 1
+            assert await asyncio.wait_for(reader, 5) is None
+            assert waiting.overflowed
+        for _ in range(50):  # redis-py reconnects on the reader's next call
+            try:
+                async with relay.subscribe(channel) as fresh:
+                    sent = await events.publish(TokenEvent(job_id=job_id, delta="again"))
+                    got = await asyncio.wait_for(fresh.queue.get(), 2)
+                    assert got is not None and got.id == sent
+                    break
+            except (TimeoutError, AssertionError):
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the relay did not serve clients after reconnecting")
+    finally:
+        await relay.stop()
+        await redis.delete(keys.events_stream(job_id))
+        await redis.aclose()
