@@ -18,7 +18,8 @@ from shared.errors import NotFound, Unauthorized
 from shared.repositories.users import UserRepository
 
 
-def get_state(connection: HTTPConnection) -> AppState:
+async def get_state(connection: HTTPConnection) -> AppState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a thread, on every request.
     state: AppState | None = getattr(connection.app.state, "switchyard", None)
     if state is None:
         raise RuntimeError("the API's resources are missing: was the lifespan run?")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import uuid
+
 import httpx
 
 from tests.support.processes import Stack
@@ -67,3 +70,22 @@ async def test_agents_choose_the_default_model_per_kind(client: httpx.AsyncClien
     assert (await client.put("/api/agents", json={"chat": "nope/x"})).status_code == 422
     reset = await client.put("/api/agents", json={"chat": None})
     assert reset.json()["chat"]["source"] == "server"
+
+
+async def test_the_request_id_travels_from_the_api_to_the_worker_logs(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
+    body = {"messages": [{"role": "user", "content": "trace me"}], "model": "mock/echo"}
+    given = f"trace-{uuid.uuid4().hex[:12]}"
+    response = await client.post("/api/chat?wait=true", json=body, headers={"X-Request-ID": given})
+    assert response.headers["X-Request-ID"] == given
+    fresh = await client.get("/api/jobs")
+    assert len(fresh.headers["X-Request-ID"]) == 32  # one is made when the client sends none
+    worker_log = stack.worker().log_path.read_text(errors="replace")
+    finished = [
+        json.loads(line)
+        for line in worker_log.splitlines()
+        if given in line and line.startswith("{")
+    ]
+    assert any(entry.get("event") == "job.finished" for entry in finished), finished
+    assert all("trace me" not in line for line in worker_log.splitlines() if given in line)
