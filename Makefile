@@ -16,4 +16,4 @@ migrate:
 	.venv/bin/alembic upgrade head
 
 bench:         ## run every benchmark and print the figures (BENCH_ARGS=--quick for a short run)
-	.venv/bin/python bench/run.py $(BENCH_ARGS)
+	scripts/bench $(BENCH_ARGS)
