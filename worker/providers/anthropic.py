@@ -16,7 +16,12 @@ import anthropic
 from shared.errors import ProviderRejected, ProviderRetryable
 from shared.schemas.chat import ChatMessage, ImagePart
 from shared.schemas.common import Usage
-from worker.providers.base import Chunk, GenerationConfig, ModelInfo
+from worker.providers.base import (
+    CONNECT_TIMEOUT_SECONDS,
+    Chunk,
+    GenerationConfig,
+    ModelInfo,
+)
 from worker.providers.errors import TRANSPORT_ERRORS, from_status, from_transport
 
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (anthropic.APIConnectionError, *TRANSPORT_ERRORS)
@@ -70,7 +75,10 @@ class AnthropicProvider:
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float) -> None:
         self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0
+            api_key=api_key,
+            base_url=base_url or None,
+            timeout=anthropic.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+            max_retries=0,
         )
 
     def _request(self, messages: list[ChatMessage], config: GenerationConfig) -> dict[str, Any]:

@@ -61,3 +61,8 @@ def split_model(name: str) -> tuple[str, str]:
     """`openrouter/meta-llama/llama-3.1-8b` -> (`openrouter`, `meta-llama/llama-3.1-8b`)."""
     provider, _, model = name.partition("/")
     return provider, model
+
+
+# A reply may pause long between tokens (the read timeout is PROVIDER_TIMEOUT_SECONDS), but a
+# connection that cannot even be opened fails in seconds, for the retry layer to try again.
+CONNECT_TIMEOUT_SECONDS = 10.0

@@ -11,7 +11,12 @@ import openai
 from shared.errors import ProviderRetryable
 from shared.schemas.chat import ChatMessage, ImagePart
 from shared.schemas.common import Usage
-from worker.providers.base import Chunk, GenerationConfig, ModelInfo
+from worker.providers.base import (
+    CONNECT_TIMEOUT_SECONDS,
+    Chunk,
+    GenerationConfig,
+    ModelInfo,
+)
 from worker.providers.errors import TRANSPORT_ERRORS, from_status, from_transport
 
 _CONNECTION_ERRORS: tuple[type[Exception], ...] = (openai.APIConnectionError, *TRANSPORT_ERRORS)
@@ -43,7 +48,7 @@ class OpenAIProvider:
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url or None,
-            timeout=timeout,
+            timeout=openai.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
             max_retries=0,
             default_headers=headers,
         )
