@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.deps import CurrentUser, SessionDep, State
+from api.routes.jobs import accepted
 from api.services import agents
-from api.services.jobs import JobService, job_out
+from api.services.jobs import JobService
 from api.state import AppState
 from shared.models import Job
-from shared.providers import check_model
 from shared.repositories.jobs import JobRepository
 from shared.schemas.chat import ChatInput
 from shared.schemas.common import JobKind
@@ -33,14 +33,10 @@ async def create_chat(
     idempotency_key: IdempotencyKey = None,
 ) -> JobOut:
     """One-shot chat: a job whose reply streams as `token` events; `?wait=true` waits for it."""
-    providers = state.settings.providers
-    payload.model = check_model(
-        payload.model
-        or await agents.default_model(state.redis, principal, JobKind.chat, providers),
-        providers,
+    payload.model = await agents.resolve_model(
+        state.redis, principal, JobKind.chat, payload.model, state.settings.providers
     )
-    service = JobService(state, session)
-    job, created = await service.create(
+    job = await JobService(state, session).submit(
         principal,
         JobKind.chat,
         payload,
@@ -48,10 +44,6 @@ async def create_chat(
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,
     )
-    await session.commit()
-    if created:
-        await service.enqueue(job)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
     if wait:
         job_id = job.id
         await wait_for_done(state, job, state.settings.jobs.chat_wait_timeout_seconds)
@@ -59,7 +51,7 @@ async def create_chat(
         job = await JobRepository(session).get(job_id) or job
         if job.finished_at is not None:
             response.status_code = 200
-    return job_out(job)
+    return accepted(response, job)
 
 
 async def wait_for_done(state: AppState, job: Job, seconds: float) -> bool:

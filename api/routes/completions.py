@@ -42,12 +42,9 @@ async def chat_completions(
     except ValidationError as exc:
         return JSONResponse(openai_error(str(exc), "invalid_request_error"), status_code=422)
     check_model(body.model, state.settings.providers)
-    service = JobService(state, session)
-    job, _ = await service.create(
+    job = await JobService(state, session).submit(
         principal, JobKind.chat, payload, model=body.model, request_id=request.state.request_id
     )
-    await session.commit()
-    await service.enqueue(job)
     await session.close()
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

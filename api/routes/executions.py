@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from api.deps import CurrentUser, SessionDep, State
-from api.services.jobs import JobService, job_out
+from api.routes.jobs import accepted
+from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
 from shared.schemas.common import JobKind
 from shared.schemas.execute import ExecuteInput, ValidateRequest, ValidateResult
@@ -35,19 +36,14 @@ async def create_execution(
             get_task(payload.task)
         except NotFound as exc:
             raise Invalid(exc.message, field="task") from exc
-    service = JobService(state, session)
-    job, created = await service.create(
+    job = await JobService(state, session).submit(
         principal,
         JobKind.execute,
         payload,
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,
     )
-    await session.commit()
-    if created:
-        await service.enqueue(job)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
-    return job_out(job)
+    return accepted(response, job)
 
 
 @router.post("/executions/validate", response_model=ValidateResult)

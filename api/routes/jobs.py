@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import CurrentUser, SessionDep, State, StreamReader
 from api.services.jobs import JobService, job_out
 from shared.errors import Invalid
+from shared.models import Job
 from shared.schemas.common import JobKind, JobStatus
 from shared.schemas.jobs import JobOut, JobPage
 
@@ -78,6 +79,12 @@ async def stream_token(
         events_url=f"/api/jobs/{job_id}/events?token={token}",
         ws_url=f"/api/ws?token={token}",
     )
+
+
+def accepted(response: Response, job: Job) -> JobOut:
+    """A created job's answer: the job, and its URL in `Location`."""
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return job_out(job)
 
 
 def parse_after(value: str | None) -> str | None:

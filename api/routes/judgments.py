@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, SessionDep, State
+from api.routes.jobs import accepted
 from api.services import agents
-from api.services.jobs import JobService, job_out
+from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
-from shared.providers import check_model
 from shared.schemas.common import JobKind
 from shared.schemas.jobs import JobOut
 from shared.schemas.judge import JudgeInput
@@ -108,14 +108,10 @@ async def create_judgment(
             raise Invalid(exc.message, field="task") from exc
         if not task.judge_criteria:
             raise Invalid(f"task {task.name!r} has no judge criteria", field="task")
-    providers = state.settings.providers
-    payload.model = check_model(
-        payload.model
-        or await agents.default_model(state.redis, principal, JobKind.judge, providers),
-        providers,
+    payload.model = await agents.resolve_model(
+        state.redis, principal, JobKind.judge, payload.model, state.settings.providers
     )
-    service = JobService(state, session)
-    job, created = await service.create(
+    job = await JobService(state, session).submit(
         principal,
         JobKind.judge,
         payload,
@@ -123,8 +119,4 @@ async def create_judgment(
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,
     )
-    await session.commit()
-    if created:
-        await service.enqueue(job)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
-    return job_out(job)
+    return accepted(response, job)

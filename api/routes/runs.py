@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from api.deps import CurrentUser, SessionDep, State
+from api.routes.jobs import accepted
 from api.services.jobs import job_out
 from api.services.runs import RunService, export_markdown
 from shared.schemas.jobs import JobOut
@@ -26,15 +27,10 @@ async def create_run(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobOut:
     """Two bots talk about `topic` for `max_turns` turns; events stream on the job."""
-    service = RunService(state, session)
-    job, created = await service.create(
+    job = await RunService(state, session).submit(
         principal, payload, idempotency_key=idempotency_key, request_id=request.state.request_id
     )
-    await session.commit()
-    if created:
-        await service.jobs.enqueue(job)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
-    return job_out(job)
+    return accepted(response, job)
 
 
 @router.patch("/{run_id}/bots/{index}", response_model=PatchOut, status_code=202)

@@ -42,6 +42,18 @@ async def default_model(
     return _text(mine) if mine else server_default(kind, settings)
 
 
+async def resolve_model(
+    redis: Redis,
+    principal: Principal,
+    kind: JobKind,
+    asked: str | None,
+    settings: ProviderSettings,
+) -> str:
+    """The model a request asked for, else the caller's default for `kind`; 422 if no
+    configured provider serves it."""
+    return check_model(asked or await default_model(redis, principal, kind, settings), settings)
+
+
 async def choose(
     redis: Redis,
     principal: Principal,

@@ -71,6 +71,31 @@ class JobService:
         )
         return await self.jobs.create(new)
 
+    async def submit(
+        self,
+        principal: Principal,
+        kind: JobKind,
+        payload: BaseModel,
+        *,
+        model: str | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+    ) -> Job:
+        """Create the job, commit, and only then send its task (a retried idempotent request
+        gets the existing job, sent once)."""
+        job, created = await self.create(
+            principal,
+            kind,
+            payload,
+            model=model,
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+        )
+        await self.session.commit()
+        if created:
+            await self.enqueue(job)
+        return job
+
     async def enqueue(self, job: Job) -> None:
         """Send the job's task; call only after the job's row is committed."""
         kind = JobKind(job.kind)

@@ -24,14 +24,15 @@ class RunService:
         self.jobs = JobService(state, session)
         self.runs = RunRepository(session)
 
-    async def create(
+    async def submit(
         self,
         principal: Principal,
         payload: RunInput,
         *,
         idempotency_key: str | None,
         request_id: str | None,
-    ) -> tuple[Job, bool]:
+    ) -> Job:
+        """Check the bots' models and the caller's run rate, then submit the run."""
         settings = self.state.settings
         for bot in payload.bots:
             check_model(bot.model, settings.providers)
@@ -40,7 +41,7 @@ class RunService:
                 "runs", str(principal.user_id), limit=settings.auth.run_rate_limit_per_minute
             )
         payload.max_turns = min(payload.max_turns, settings.jobs.run_max_turns)
-        return await self.jobs.create(
+        return await self.jobs.submit(
             principal,
             JobKind.run,
             payload,

@@ -37,7 +37,6 @@ from api.services.conversations import ConversationService
 from api.services.jobs import JobService
 from api.state import AppState
 from shared.errors import Invalid, SwitchyardError
-from shared.providers import check_model
 from shared.schemas.common import JobKind, JobStatus, Usage
 from shared.schemas.conversations import MessageCreate, MessageOut
 
@@ -117,20 +116,13 @@ class CodingDialect:
 
     async def _submit(self, payload: Any) -> UUID:
         providers = self.state.settings.providers
-        payload.model = check_model(
-            payload.model
-            or await agents.default_model(
-                self.state.redis, self.principal, JobKind.chat, providers
-            ),
-            providers,
+        payload.model = await agents.resolve_model(
+            self.state.redis, self.principal, JobKind.chat, payload.model, providers
         )
         async with self.state.sessions() as session:
-            service = JobService(self.state, session)
-            job, _ = await service.create(
+            job = await JobService(self.state, session).submit(
                 self.principal, JobKind.chat, payload, model=payload.model
             )
-            await session.commit()
-            await service.enqueue(job)
         return job.id
 
     async def _relay(self, job_id: UUID) -> None:

@@ -27,7 +27,6 @@ from api.routes.compat import _jobs
 from api.services import agents
 from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
-from shared.providers import check_model
 from shared.schemas.chat import ChatInput, ChatMessage, ChatResult, ModelName
 from shared.schemas.common import JobKind
 from shared.schemas.execute import (
@@ -258,22 +257,12 @@ async def llm_judge(
 ) -> dict[str, Any]:
     """Judge the code against criteria (or a task's criteria) and answer the verdict."""
     payload = _judge_input(body)
-    providers = state.settings.providers
-    payload.model = check_model(
-        payload.model
-        or await agents.default_model(state.redis, principal, JobKind.judge, providers),
-        providers,
+    payload.model = await agents.resolve_model(
+        state.redis, principal, JobKind.judge, payload.model, state.settings.providers
     )
-    service = JobService(state, session)
-    job, _ = await service.create(
-        principal,
-        JobKind.judge,
-        payload,
-        model=payload.model,
-        request_id=request.state.request_id,
+    job = await JobService(state, session).submit(
+        principal, JobKind.judge, payload, model=payload.model, request_id=request.state.request_id
     )
-    await session.commit()
-    await service.enqueue(job)
     done = await _jobs.finished(state, session, job.id)
     return {**_jobs.result_of(done), "job_id": str(done.id)}
 
