@@ -4,7 +4,6 @@ cancel watch), settle the outcome, finish in one transaction, and always publish
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,8 @@ from worker.runtime import Resources
 
 log = get_logger(__name__)
 
+_LEASE_STOP_SECONDS = 1.0
+
 
 @dataclass(slots=True)
 class Settled:
@@ -40,6 +41,7 @@ class Attempt:
     job: Job
     ctx: JobContext
     lease_lost: bool = False
+    handled: bool = False  # the handler has ended: the lease loop stops (see _stop_lease)
     first_token_at: datetime | None = None
 
 
@@ -96,10 +98,23 @@ async def _handle_under_lease(res: Resources, attempt: Attempt) -> Settled | Non
             res.cancels.cancel(job.id)
         return await _settle(res, attempt, task)
     finally:
-        lease.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await lease
+        await _stop_lease(attempt, lease)
         res.cancels.unregister(job.id)
+
+
+async def _stop_lease(attempt: Attempt, lease: asyncio.Task[None]) -> None:
+    """End the lease loop, without trusting cancellation alone.
+
+    On Python 3.11 a cancel that lands while a driver's own `wait_for`/timeout fires can be
+    swallowed (seen under load in bench/, inside the renewal's database or Redis call): the loop
+    then renewed the lease for ever and the finished job never got its `done`. The flag ends
+    the loop at its next step whatever happened to the cancel, and the job does not wait on it.
+    """
+    attempt.handled = True
+    lease.cancel()
+    await asyncio.wait({lease}, timeout=_LEASE_STOP_SECONDS)
+    if lease.done() and not lease.cancelled() and lease.exception() is not None:
+        log.warning("job.lease_renewal_failed", error=repr(lease.exception()))
 
 
 async def _call_handler(ctx: JobContext, job: Job) -> Any:
@@ -133,8 +148,10 @@ async def _settle(res: Resources, attempt: Attempt, task: asyncio.Task[Any]) -> 
 async def _keep_lease(res: Resources, attempt: Attempt, task: asyncio.Task[Any]) -> None:
     settings = res.settings.jobs
     lease = timedelta(seconds=settings.lease_seconds)
-    while True:
+    while not attempt.handled:
         await asyncio.sleep(settings.lease_renew_seconds)
+        if attempt.handled:
+            return
         async with res.sessions.begin() as session:
             ours = await JobRepository(session).renew_lease(
                 attempt.job.id, attempt.job.attempt, lease
