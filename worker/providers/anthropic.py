@@ -13,7 +13,7 @@ from typing import Any
 
 import anthropic
 
-from shared.errors import ProviderRejected, ProviderRetryable
+from shared.errors import ProviderRejected
 from shared.schemas.chat import ChatMessage, ImagePart
 from shared.schemas.common import Usage
 from worker.providers.base import (
@@ -22,9 +22,7 @@ from worker.providers.base import (
     GenerationConfig,
     ModelInfo,
 )
-from worker.providers.errors import TRANSPORT_ERRORS, from_status, from_transport
-
-_CONNECTION_ERRORS: tuple[type[Exception], ...] = (anthropic.APIConnectionError, *TRANSPORT_ERRORS)
+from worker.providers.errors import translated
 
 DEFAULT_MAX_TOKENS = 1024
 ANSWER_TOOL = "submit_answer"
@@ -109,7 +107,7 @@ class AnthropicProvider:
         self, messages: list[ChatMessage], config: GenerationConfig
     ) -> AsyncIterator[Chunk]:
         usage, stop = Usage(), None
-        try:
+        with translated(self.name, anthropic):
             events = await self._client.messages.create(**self._request(messages, config))
             async with events:  # closed at once when the job is cancelled mid-reply
                 async for event in events:
@@ -125,20 +123,12 @@ class AnthropicProvider:
                     elif event.type == "message_delta":
                         usage.output_tokens = event.usage.output_tokens
                         stop = event.delta.stop_reason
-        except anthropic.APIStatusError as exc:
-            raise from_status(
-                self.name, exc.status_code, exc.message, exc.response.headers
-            ) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise from_transport(self.name, exc) from exc
-        except anthropic.APIError as exc:
-            raise ProviderRetryable(f"{self.name}: {exc}"[:500]) from exc
         if stop == "refusal":
             yield Chunk(refusal="the model declined to answer")
         yield Chunk(usage=usage, finish_reason=stop)
 
     async def list_models(self) -> list[ModelInfo]:
-        try:
+        with translated(self.name, anthropic):
             return [
                 ModelInfo(
                     id=f"anthropic/{m.id}",
@@ -147,12 +137,6 @@ class AnthropicProvider:
                 )
                 async for m in self._client.models.list()
             ]
-        except anthropic.APIStatusError as exc:
-            raise from_status(
-                self.name, exc.status_code, exc.message, exc.response.headers
-            ) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise from_transport(self.name, exc) from exc
 
     async def aclose(self) -> None:
         await self._client.close()

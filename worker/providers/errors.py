@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import time
+from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -62,3 +65,18 @@ def from_status(provider: str, status: int, message: str, headers: Any) -> Provi
 def from_transport(provider: str, exc: BaseException) -> ProviderRetryable:
     detail = str(exc) or type(exc).__name__
     return ProviderRetryable(f"{provider}: connection failed or was cut: {detail}"[:500])
+
+
+@contextlib.contextmanager
+def translated(name: str, sdk: ModuleType) -> Iterator[None]:
+    """Inside, an `openai` or `anthropic` SDK error (both name them alike) becomes the project's
+    own: a status by the table above, a connection failure retryable, anything else the SDK
+    raises retryable too (a stream it could not parse was cut short)."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise from_status(name, exc.status_code, exc.message, exc.response.headers) from exc
+    except (sdk.APIConnectionError, *TRANSPORT_ERRORS) as exc:
+        raise from_transport(name, exc) from exc
+    except sdk.APIError as exc:
+        raise ProviderRetryable(f"{name}: {exc}"[:500]) from exc

@@ -8,7 +8,6 @@ from typing import Any
 
 import openai
 
-from shared.errors import ProviderRetryable
 from shared.schemas.chat import ChatMessage, ImagePart
 from shared.schemas.common import Usage
 from worker.providers.base import (
@@ -17,9 +16,7 @@ from worker.providers.base import (
     GenerationConfig,
     ModelInfo,
 )
-from worker.providers.errors import TRANSPORT_ERRORS, from_status, from_transport
-
-_CONNECTION_ERRORS: tuple[type[Exception], ...] = (openai.APIConnectionError, *TRANSPORT_ERRORS)
+from worker.providers.errors import translated
 
 
 def to_openai(message: ChatMessage) -> dict[str, Any]:
@@ -75,7 +72,7 @@ class OpenAIProvider:
         self, messages: list[ChatMessage], config: GenerationConfig
     ) -> AsyncIterator[Chunk]:
         usage, finish = Usage(), None
-        try:
+        with translated(self.name, openai):
             stream = await self._client.chat.completions.create(**self._request(messages, config))
             # `async with` closes the HTTP stream when the job is cancelled mid-reply, so the
             # provider stops generating (and billing) at once, not when the GC gets to it.
@@ -93,28 +90,14 @@ class OpenAIProvider:
                         if choice.delta.content:
                             yield Chunk(delta=choice.delta.content)
                         finish = choice.finish_reason or finish
-        except openai.APIStatusError as exc:
-            raise from_status(
-                self.name, exc.status_code, exc.message, exc.response.headers
-            ) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise from_transport(self.name, exc) from exc
-        except openai.APIError as exc:
-            raise ProviderRetryable(f"{self.name}: {exc}"[:500]) from exc
         yield Chunk(usage=usage, finish_reason=finish)
 
     async def list_models(self) -> list[ModelInfo]:
-        try:
+        with translated(self.name, openai):
             return [
                 ModelInfo(id=f"{self.name}/{m.id}", provider=self.name, name=m.id)
                 async for m in self._client.models.list()
             ]
-        except openai.APIStatusError as exc:
-            raise from_status(
-                self.name, exc.status_code, exc.message, exc.response.headers
-            ) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise from_transport(self.name, exc) from exc
 
     async def aclose(self) -> None:
         await self._client.close()
