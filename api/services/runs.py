@@ -107,7 +107,8 @@ def export_markdown(export: RunExport) -> str:
         "",
     ]
     for index, bot in enumerate(export.bots):
-        lines.append(f"- **{names[index]}**: `{bot.model}`, temperature {bot.temperature}")
+        temperature = "the model's default" if bot.temperature is None else bot.temperature
+        lines.append(f"- **{names[index]}**: `{bot.model}`, temperature {temperature}")
     for patch in export.patches:
         applied = (
             f"from turn {patch.applies_from_turn + 1}"
