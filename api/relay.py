@@ -25,8 +25,8 @@ from shared.errors import ServiceUnavailable
 from shared.eventlog import EventLog, StoredEvent, event_id_key
 from shared.logging import get_logger
 from shared.models import Job
-from shared.schemas.common import JobStatus, Usage
 from shared.schemas.events import DoneEvent
+from shared.schemas.job_state import JobStatus, Usage
 
 log = get_logger(__name__)
 

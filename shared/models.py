@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.schemas.common import JobKind, JobStatus
+from shared.schemas.job_state import JobKind, JobStatus
 
 
 class Base(DeclarativeBase):

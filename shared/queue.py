@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery
 
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.settings import Settings
 
 LLM_QUEUE = "llm"

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from shared.schemas.common import Usage
 from shared.schemas.events import Event
+from shared.schemas.job_state import Usage
 
 if TYPE_CHECKING:
     from worker.runtime import Resources

@@ -13,7 +13,7 @@ from shared.errors import NotFound
 from shared.models import Job, Message
 from shared.repositories.conversations import ConversationRepository, MessageRepository
 from shared.schemas.chat import ChatMessage, ConversationReplyInput
-from shared.schemas.common import TERMINAL_STATUSES, Usage
+from shared.schemas.job_state import TERMINAL_STATUSES, Usage
 from shared.storable import storable_text
 from worker.runtime import Resources
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.errors import JudgeParseError
 from shared.schemas.chat import ChatMessage, ImagePart, TextPart
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 from shared.schemas.judge import CriterionVerdict, JudgeInput, JudgeResult, JudgeSample, RubricItem
 
 SYSTEM_PROMPT = (

@@ -16,8 +16,8 @@ from shared.errors import SwitchyardError
 from shared.logging import get_logger
 from shared.models import Job
 from shared.repositories.jobs import JobRepository
-from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.events import DoneEvent, ErrorEvent, Event, ResultEvent, StatusEvent
+from shared.schemas.job_state import ErrorInfo, JobKind, JobStatus, Usage
 from shared.storable import storable
 from worker.context import JobContext
 from worker.handlers import handler_for

@@ -16,8 +16,8 @@ from shared.logging import get_logger
 from shared.models import Job
 from shared.queue import QUEUE_OF, TASKS
 from shared.repositories.jobs import JobRepository
-from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.events import DoneEvent, ErrorEvent, StatusEvent
+from shared.schemas.job_state import ErrorInfo, JobKind, JobStatus, Usage
 from worker.runtime import Resources
 
 log = get_logger(__name__)

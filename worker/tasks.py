@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from shared.queue import REAP_TASK, REFRESH_MODELS_TASK, TASKS
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from worker.app import app
 from worker.catalogue import refresh_catalogue
 from worker.lifecycle import run_job

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import CurrentUser, State
 from api.services import agents
 from shared.schemas.chat import ModelName
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 
 router = APIRouter(prefix="/api", tags=["agents"])
 

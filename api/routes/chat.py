@@ -13,7 +13,7 @@ from api.state import AppState
 from shared.models import Job
 from shared.repositories.jobs import JobRepository
 from shared.schemas.chat import ChatInput
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 
 router = APIRouter(prefix="/api", tags=["chat"])

@@ -23,7 +23,7 @@ from api.state import AppState
 from shared.models import Job
 from shared.providers import check_model
 from shared.repositories.jobs import JobRepository
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.schemas.openai_compat import CompletionRequest, openai_error
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])

@@ -8,8 +8,8 @@ from api.deps import CurrentUser, SessionDep, State
 from api.routes.jobs import accepted
 from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
-from shared.schemas.common import JobKind
 from shared.schemas.execute import ExecuteInput, ValidateRequest, ValidateResult
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 from shared.syntax import check_syntax
 from shared.tasks import Task, TaskSummary, get_task, load_tasks

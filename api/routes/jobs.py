@@ -14,7 +14,7 @@ from api.deps import CurrentUser, SessionDep, State, StreamReader
 from api.services.jobs import JobService, job_out
 from shared.errors import Invalid
 from shared.models import Job
-from shared.schemas.common import JobKind, JobStatus
+from shared.schemas.job_state import JobKind, JobStatus
 from shared.schemas.jobs import JobOut, JobPage
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])

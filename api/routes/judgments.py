@@ -13,7 +13,7 @@ from api.routes.jobs import accepted
 from api.services import agents
 from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 from shared.schemas.judge import JudgeInput
 from shared.tasks import get_task

@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from api.auth import Principal
 from shared import keys
 from shared.providers import check_model
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.settings import ProviderSettings
 
 CHOOSABLE = (JobKind.chat, JobKind.judge)

@@ -16,8 +16,8 @@ from shared.models import Conversation, Job, Message
 from shared.providers import check_model
 from shared.repositories.conversations import ConversationRepository, MessageRepository
 from shared.schemas.chat import ConversationReplyInput
-from shared.schemas.common import JobKind
 from shared.schemas.conversations import MessageCreate, MultitaskStrategy
+from shared.schemas.job_state import JobKind
 
 _DISCARD_FLAG_TTL_SECONDS = 24 * 3600
 MAX_PENDING_REPLIES = 8  # queued or running replies of one conversation

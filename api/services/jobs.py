@@ -21,8 +21,8 @@ from shared.logging import get_logger
 from shared.models import Job
 from shared.queue import QUEUE_OF, TASKS
 from shared.repositories.jobs import JobRepository, NewJob
-from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.events import DoneEvent, ErrorEvent, StatusEvent
+from shared.schemas.job_state import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.jobs import JobOut
 
 log = get_logger(__name__)

@@ -13,7 +13,7 @@ from shared.errors import Conflict, NotFound
 from shared.models import Job, RunPatch
 from shared.providers import check_model
 from shared.repositories.runs import RunRepository
-from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
+from shared.schemas.job_state import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.runs import BotPatch, PatchOut, RunExport, RunInput, TurnOut
 
 

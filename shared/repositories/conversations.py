@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Conversation, Job, Message
-from shared.schemas.common import TERMINAL_STATUSES
+from shared.schemas.job_state import TERMINAL_STATUSES
 
 
 class ConversationRepository:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import Job
-from shared.schemas.common import JobKind, JobStatus
+from shared.schemas.job_state import JobKind, JobStatus
 
 
 @dataclass(frozen=True, slots=True)

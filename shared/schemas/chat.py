@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 
 MODEL_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*/\S+$"
 ModelName = Annotated[

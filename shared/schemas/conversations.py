@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas.chat import ModelName
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 from shared.schemas.jobs import JobOut
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from shared.schemas.common import JobStatus, Usage
+from shared.schemas.job_state import JobStatus, Usage
 
 
 class _Event(BaseModel):

@@ -9,8 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from shared.schemas.chat import ChatInput, ConversationReplyInput
-from shared.schemas.common import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.execute import ExecuteInput
+from shared.schemas.job_state import ErrorInfo, JobKind, JobStatus, Usage
 from shared.schemas.judge import JudgeInput
 from shared.schemas.runs import RunInput
 

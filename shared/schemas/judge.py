@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.schemas.chat import ImageUrl, ModelName
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 
 # A plain criterion becomes a rubric item's name, so it is bounded the same way.
 Criterion = Annotated[str, Field(min_length=1, max_length=200)]

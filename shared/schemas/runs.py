@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from shared.schemas.chat import ModelName
-from shared.schemas.common import ErrorInfo, JobStatus, Usage
+from shared.schemas.job_state import ErrorInfo, JobStatus, Usage
 
 
 class BotConfig(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from shared.models import Job, User
 from shared.queue import QUEUE_OF, TASKS, create_celery
 from shared.repositories.jobs import JobRepository, NewJob
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.settings import Settings
 from tests.support.clients import Frame, read_sse
 from tests.support.processes import Stack

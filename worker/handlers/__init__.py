@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from shared.errors import Invalid
-from shared.schemas.common import JobKind
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import INPUT_MODELS
 from worker.context import JobContext, Outcome
 from worker.handlers import chat, execute, judge, run

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from shared.schemas.chat import ChatInput, ChatMessage, ChatResult, ConversationReplyInput
-from shared.schemas.common import Usage
 from shared.schemas.conversations import message_payload
 from shared.schemas.events import MessageEvent, TokenEvent
+from shared.schemas.job_state import Usage
 from worker import conversations
 from worker.context import JobContext, Outcome
 from worker.providers.base import GenerationConfig

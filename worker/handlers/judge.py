@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from shared.errors import Invalid, JudgeParseError, JudgeRefusal
 from shared.schemas.chat import ChatMessage
-from shared.schemas.common import Usage
 from shared.schemas.events import TokenEvent
+from shared.schemas.job_state import Usage
 from shared.schemas.judge import JudgeInput, JudgeSample, RubricItem
 from shared.tasks import get_task
 from worker import judging

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from shared.models import RunTurn
 from shared.repositories.runs import RunRepository, turn_fields
 from shared.schemas.chat import ChatMessage
-from shared.schemas.common import Usage
 from shared.schemas.events import PatchAppliedEvent, TokenEvent, TurnEndEvent, TurnStartEvent
+from shared.schemas.job_state import Usage
 from shared.schemas.runs import BotConfig, RunInput, RunResult
 from worker.context import JobContext, Outcome
 from worker.providers.base import GenerationConfig

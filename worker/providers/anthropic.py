@@ -15,7 +15,7 @@ import anthropic
 
 from shared.errors import ProviderRejected
 from shared.schemas.chat import ChatMessage, ImagePart
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 from worker.providers.base import (
     CONNECT_TIMEOUT_SECONDS,
     Chunk,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.schemas.chat import ChatMessage
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from shared.errors import ProviderRejected, ProviderRetryable
 from shared.providers import MOCK_MODELS as MODELS
 from shared.schemas.chat import ChatMessage
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 from worker.providers.base import Chunk, GenerationConfig, ModelInfo
 
 _FAIL_AFTER_TOKENS = 3

@@ -9,7 +9,7 @@ from typing import Any
 import openai
 
 from shared.schemas.chat import ChatMessage, ImagePart
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 from worker.providers.base import (
     CONNECT_TIMEOUT_SECONDS,
     Chunk,

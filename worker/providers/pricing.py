@@ -6,7 +6,7 @@ defaults below; a model in neither costs 0.
 
 from __future__ import annotations
 
-from shared.schemas.common import Usage
+from shared.schemas.job_state import Usage
 
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "openai/gpt-4o-mini": (0.15, 0.60),

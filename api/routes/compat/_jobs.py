@@ -18,7 +18,7 @@ from api.state import AppState
 from shared import errors
 from shared.models import Job
 from shared.repositories.jobs import JobRepository
-from shared.schemas.common import ErrorInfo, JobStatus
+from shared.schemas.job_state import ErrorInfo, JobStatus
 
 Input = TypeVar("Input", bound=BaseModel)
 

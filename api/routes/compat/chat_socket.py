@@ -37,8 +37,8 @@ from api.services.conversations import ConversationService
 from api.services.jobs import JobService
 from api.state import AppState
 from shared.errors import Invalid, SwitchyardError
-from shared.schemas.common import JobKind, JobStatus, Usage
 from shared.schemas.conversations import MessageCreate, MessageOut
+from shared.schemas.job_state import JobKind, JobStatus, Usage
 
 router = APIRouter()
 

@@ -28,7 +28,6 @@ from api.services import agents
 from api.services.jobs import JobService
 from shared.errors import Invalid, NotFound
 from shared.schemas.chat import ChatInput, ChatMessage, ChatResult, ModelName
-from shared.schemas.common import JobKind
 from shared.schemas.execute import (
     ExecuteInput,
     ExecuteResult,
@@ -39,6 +38,7 @@ from shared.schemas.execute import (
     ValidateResult,
 )
 from shared.schemas.execute import Request as EndpointCall
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 from shared.schemas.judge import JudgeInput, Subject
 from shared.tasks import Task, get_task

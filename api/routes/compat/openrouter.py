@@ -36,13 +36,13 @@ from api.state import AppState
 from shared.errors import Conflict
 from shared.models import Job
 from shared.schemas.chat import ModelName
-from shared.schemas.common import JobStatus
 from shared.schemas.conversations import (
     ConversationCreate,
     ConversationOut,
     ConversationUpdate,
     MessageOut,
 )
+from shared.schemas.job_state import JobStatus
 from shared.schemas.models import ModelEntry
 
 router = APIRouter()

@@ -27,8 +27,8 @@ from api.services import agents
 from api.services.jobs import JobService
 from shared.errors import Invalid, SwitchyardError
 from shared.schemas.chat import MODEL_NAME_PATTERN, ChatInput, ChatMessage, ModelName
-from shared.schemas.common import JobKind
 from shared.schemas.execute import ExecuteInput
+from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 
 router = APIRouter()

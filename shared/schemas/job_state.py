@@ -1,3 +1,6 @@
+"""What every job carries whatever its kind: the kind, the status it moves through, the
+tokens and cost it used, and the error it ended with."""
+
 from __future__ import annotations
 
 from enum import StrEnum
