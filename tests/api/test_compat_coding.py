@@ -10,22 +10,8 @@ import websockets
 
 from tests.support.clients import basic_header
 from tests.support.processes import Stack
+from tests.support.solutions import TODO_API, TWO_SUM
 
-TWO_SUM = """def two_sum(nums, target):
-    seen = {}
-    for i, n in enumerate(nums):
-        if target - n in seen:
-            return [seen[target - n], i]
-        seen[n] = i
-"""
-TODO_API = """TODOS = []
-
-@endpoint("/todos", method="POST")
-def add(body):
-    todo = {"id": len(TODOS) + 1, "title": body["title"], "done": False}
-    TODOS.append(todo)
-    return todo, 201
-"""
 ASK = {"messages": [{"role": "user", "content": "why does this fail"}], "model": "mock/echo"}
 
 

@@ -9,14 +9,7 @@ import httpx
 
 from tests.support.clients import Frame, read_sse
 from tests.support.env import ENV
-
-TWO_SUM = """def two_sum(nums, target):
-    seen = {}
-    for i, n in enumerate(nums):
-        if target - n in seen:
-            return [seen[target - n], i]
-        seen[n] = i
-"""
+from tests.support.solutions import TWO_SUM
 
 
 async def _execute(client: httpx.AsyncClient, body: dict) -> tuple[dict, list[Frame]]:

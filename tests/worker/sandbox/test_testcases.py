@@ -6,35 +6,8 @@ import asyncio
 import contextlib
 import time
 
+from tests.support.solutions import FIZZBUZZ, TODO_API, TWO_SUM
 from tests.worker.sandbox.conftest import eventually, sandbox_processes
-
-FIZZ = """n = int(input())
-for i in range(1, n + 1):
-    print("FizzBuzz" if i % 15 == 0 else "Fizz" if i % 3 == 0 else "Buzz" if i % 5 == 0 else i)
-"""
-TWO_SUM = """def two_sum(nums, target):
-    seen = {}
-    for i, n in enumerate(nums):
-        if target - n in seen:
-            return [seen[target - n], i]
-        seen[n] = i
-"""
-TODO = """TODOS = []
-
-@endpoint("/todos", method="POST")
-def add(body):
-    todo = {"id": len(TODOS) + 1, "title": body["title"], "done": False}
-    TODOS.append(todo)
-    return todo, 201
-
-@endpoint("/todos")
-def everything():
-    return TODOS
-
-@endpoint("/health")
-def health():
-    return {"ok": True}
-"""
 
 
 def _kinds(run) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -48,7 +21,7 @@ async def test_stdin_tests_pass_and_fail(execute_code) -> None:  # type: ignore[
         {"stdin": "5\n", "expected_output": "1 2 Fizz 4 Buzz", "compare": "exact"},
         {"stdin": "x\n", "expected_output": ""},
     ]
-    run = await execute_code(FIZZ, tests=tests)
+    run = await execute_code(FIZZBUZZ, tests=tests)
     assert _kinds(run) == [
         (0, "Accepted"),
         (1, "Accepted"),
@@ -102,7 +75,7 @@ async def test_endpoint_tests_pass_and_fail(execute_code) -> None:  # type: igno
         {"request": {"method": "GET", "path": "/todos"}, "expected_body": [{"id": 1}]},
         {"request": {"method": "DELETE", "path": "/todos"}, "expected_status": 204},
     ]
-    run = await execute_code(TODO, tests=tests)
+    run = await execute_code(TODO_API, tests=tests)
     assert _kinds(run) == [
         (0, "Accepted"),
         (1, "Accepted"),
@@ -134,7 +107,7 @@ async def test_answers_postgres_cannot_store_are_judged_then_replaced(execute_co
 
 
 async def test_a_task_runs_its_own_tests(execute_code) -> None:  # type: ignore[no-untyped-def]
-    run = await execute_code(TODO, task="todo-api")  # each test is a fresh process
+    run = await execute_code(TODO_API, task="todo-api")  # each test is a fresh process
     assert (run.result["passed"], run.result["total"]) == (3, 3)
     run = await execute_code(TWO_SUM, task="two-sum")
     assert (run.result["passed"], run.result["total"]) == (3, 3)
