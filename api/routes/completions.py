@@ -113,20 +113,29 @@ class _ReplyText:
     """
 
     def __init__(self) -> None:
-        self.sent = ""
-        self.attempt_text = ""
+        self._sent: list[str] = []
+        self._replay: str | None = None  # what the client has, while a new attempt catches up
+        self._at = 0  # how much of it the new attempt has said again
 
     def new_attempt(self) -> None:
-        self.attempt_text = ""
+        said = self._replay if self._replay is not None else "".join(self._sent)
+        self._replay, self._at = (said, 0) if said else (None, 0)
 
     def add(self, delta: str) -> str | None:
-        self.attempt_text += delta
-        if len(self.attempt_text) <= len(self.sent):
-            return "" if self.sent.startswith(self.attempt_text) else None
-        if not self.attempt_text.startswith(self.sent):
+        """The part of `delta` to send: all of it normally (no per-token work on the whole
+        text), none while a retry repeats what was sent, None once it says something else."""
+        if self._replay is None:
+            self._sent.append(delta)
+            return delta
+        said, at = self._replay, self._at
+        overlap = said[at : at + len(delta)]
+        if not delta.startswith(overlap):
             return None
-        fresh = self.attempt_text[len(self.sent) :]
-        self.sent = self.attempt_text
+        self._at = at + len(delta)
+        if self._at <= len(said):
+            return ""
+        fresh = delta[len(overlap) :]
+        self._sent, self._replay = [said, fresh], None
         return fresh
 
 

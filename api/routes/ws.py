@@ -134,17 +134,21 @@ class Connection:
             self.send(_event_frame(key, event))
             last = event
         self.followers.pop(key, None)
-        if last is None or last.type != "done":
-            # The relay dropped this job's feed (it fell too far behind): say where to resume.
-            self.send(
-                {
-                    "type": "error",
-                    "code": "fell_behind",
-                    "job_id": key,
-                    "after": last.id if last else after,
-                    "message": "this job's events fell behind; subscribe again with `after`",
-                }
-            )
+        seen = last.id if last else after
+        if last is not None and last.type == "done":
+            return
+        if seen is not None and await self.state.events.is_done(job.id, seen):
+            return  # the client already had the whole log
+        # The relay dropped this job's feed (it fell too far behind): say where to resume.
+        self.send(
+            {
+                "type": "error",
+                "code": "fell_behind",
+                "job_id": key,
+                "after": seen,
+                "message": "this job's events fell behind; subscribe again with `after`",
+            }
+        )
 
     def unsubscribe(self, job_id: str, *, announce: bool = True) -> None:
         task = self.followers.pop(job_id, None)

@@ -159,6 +159,12 @@ async def test_bad_after_over_websocket_is_an_error_frame_not_a_dead_socket(
             await socket.send(json.dumps({"op": "subscribe", "job_id": job["id"], "after": after}))
             frame = json.loads(await asyncio.wait_for(socket.recv(), 10))
             assert frame["type"] == "error" and frame["code"] == "invalid", frame
+        # Already holding the whole log is no error: subscribed, nothing more, still alive.
+        whole = await read_sse(client, job["events_url"])
+        await socket.send(
+            json.dumps({"op": "subscribe", "job_id": job["id"], "after": whole[-1].id})
+        )
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "subscribed"
         await socket.send(json.dumps({"op": "ping"}))
         assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"type": "pong"}
 

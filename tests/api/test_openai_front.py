@@ -79,6 +79,14 @@ def test_a_retried_attempt_never_repeats_text_to_an_openai_client() -> None:
     same.new_attempt()
     assert [same.add(d) for d in ("hello ", "world", "!")] == ["", "ld", "!"]
 
+    twice = _ReplyText()  # a second retry while the first was still catching up
+    assert twice.add("one two ") == "one two "
+    twice.new_attempt()
+    assert twice.add("one ") == ""
+    twice.new_attempt()
+    # the space before "three" was sent already
+    assert [twice.add(d) for d in ("one", " two", " three")] == ["", "", "three"]
+
     diverged = _ReplyText()
     assert diverged.add("hello ") == "hello "
     diverged.new_attempt()
