@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.bootstrap import bootstrap_user
+from api.cors import add_cors
 from api.metrics import MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.routes import (
@@ -64,10 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DBAPIError, _render_database_error)  # type: ignore[arg-type]
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    # compat first: the coding assistant's POST /api/chat must see a request before the
-    # native route does (it hands native bodies on); no other compat path shadows a native one.
+    add_cors(app, settings)
+    # The paths an older API shares with the native one come first: each claims only the
+    # requests its document sends and passes the others on (api/routes/compat/shared_paths.py).
+    app.include_router(compat.shared)
     for module in (
-        compat,
         health,
         jobs,
         chat,
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    app.include_router(compat.router)
     return app
 
 

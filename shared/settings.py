@@ -7,9 +7,10 @@ development machine. `get_settings()` is the only accessor; nothing reads `os.en
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -52,6 +53,24 @@ class AuthSettings(BaseSettings):
     auth_max_failures_per_minute: int = 20
     job_rate_limit_per_minute: int = 600
     run_rate_limit_per_minute: int = 10
+
+
+class CorsSettings(BaseSettings):
+    """Browser origins allowed to call the API (CORS_ORIGINS: comma-separated, e.g.
+    `https://app.example.com,http://localhost:8080`). DEV_MODE adds the local dev servers."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_prefix="CORS_"
+    )
+
+    origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
 
 
 class JobSettings(BaseSettings):
@@ -158,6 +177,7 @@ class Settings(BaseSettings):
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.deps import CurrentUser, SessionDep, State
 from api.routes.jobs import accepted
-from api.services import agents
-from api.services.jobs import JobService
-from api.state import AppState
-from shared.models import Job
+from api.services.chat import submit_chat
+from api.services.waiting import wait_for_done
 from shared.repositories.jobs import JobRepository
 from shared.schemas.chat import ChatInput
-from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -33,14 +29,11 @@ async def create_chat(
     idempotency_key: IdempotencyKey = None,
 ) -> JobOut:
     """One-shot chat: a job whose reply streams as `token` events; `?wait=true` waits for it."""
-    payload.model = await agents.resolve_model(
-        state.redis, principal, JobKind.chat, payload.model, state.settings.providers
-    )
-    job = await JobService(state, session).submit(
+    job = await submit_chat(
+        state,
+        session,
         principal,
-        JobKind.chat,
         payload,
-        model=payload.model,
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,
     )
@@ -53,13 +46,3 @@ async def create_chat(
             response.status_code = 200
     return accepted(response, job)
 
-
-async def wait_for_done(state: AppState, job: Job, seconds: float) -> bool:
-    """Follow the job's log until `done`; False if it did not end within `seconds`."""
-    try:
-        async with asyncio.timeout(seconds):
-            async for _ in state.follower.follow(job, None):
-                pass
-    except TimeoutError:
-        return False
-    return True

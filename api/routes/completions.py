@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from api.deps import CurrentUser, SessionDep, State
-from api.routes.chat import wait_for_done
-from api.routes.models import catalogue
 from api.services.jobs import JobService
+from api.services.models import catalogue
+from api.services.waiting import wait_for_done
 from api.state import AppState
 from shared.models import Job
 from shared.providers import check_model

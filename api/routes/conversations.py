@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, SessionDep, State
+from api.services.chats import change_conversation, counted, start_conversation
 from api.services.conversations import ConversationService
 from api.services.jobs import job_out
-from shared.providers import check_model
 from shared.schemas.conversations import (
     ConversationCreate,
     ConversationOut,
@@ -36,10 +36,7 @@ async def create_conversation(
     session: SessionDep,
     response: Response,
 ) -> ConversationOut:
-    if body.model:
-        check_model(body.model, state.settings.providers)
-    service = ConversationService(state, session)
-    conversation = await service.conversations.create(principal.user_id, **body.model_dump())
+    conversation = await start_conversation(state, session, principal, body)
     await session.commit()
     response.headers["Location"] = f"/api/conversations/{conversation.id}"
     return ConversationOut.model_validate(conversation)
@@ -68,10 +65,7 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: UUID, principal: CurrentUser, state: State, session: SessionDep
 ) -> ConversationOut:
-    service = ConversationService(state, session)
-    conversation = await service.owned(principal, conversation_id)
-    count = await service.conversations.message_count(conversation_id)
-    return ConversationOut.model_validate(conversation).model_copy(update={"message_count": count})
+    return await counted(state, session, principal, conversation_id)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOut)
@@ -82,16 +76,10 @@ async def update_conversation(
     state: State,
     session: SessionDep,
 ) -> ConversationOut:
-    if body.model:
-        check_model(body.model, state.settings.providers)
-    service = ConversationService(state, session)
-    conversation = await service.owned(principal, conversation_id)
-    conversation = await service.conversations.update(
-        conversation, **body.model_dump(exclude_unset=True)
-    )
-    count = await service.conversations.message_count(conversation_id)
+    changes = body.model_dump(exclude_unset=True)
+    updated = await change_conversation(state, session, principal, conversation_id, changes)
     await session.commit()
-    return ConversationOut.model_validate(conversation).model_copy(update={"message_count": count})
+    return updated
 
 
 @router.delete("/{conversation_id}", status_code=204)

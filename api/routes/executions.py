@@ -6,10 +6,8 @@ from fastapi import APIRouter, Header, Request, Response
 
 from api.deps import CurrentUser, SessionDep, State
 from api.routes.jobs import accepted
-from api.services.jobs import JobService
-from shared.errors import Invalid, NotFound
+from api.services.executions import submit_execution
 from shared.schemas.execute import ExecuteInput, ValidateRequest, ValidateResult
-from shared.schemas.job_state import JobKind
 from shared.schemas.jobs import JobOut
 from shared.syntax import check_syntax
 from shared.tasks import Task, TaskSummary, get_task, load_tasks
@@ -29,16 +27,10 @@ async def create_execution(
 ) -> JobOut:
     """Run `code` in the sandbox: once with `stdin`, or against `tests` (or a task's tests).
     Output streams as `output` events, each test's verdict as a `test_result` event."""
-    if payload.limits.enable_network and not state.settings.sandbox.enable_network:
-        raise Invalid("network access is disabled on this server", field="limits.enable_network")
-    if payload.task:
-        try:
-            get_task(payload.task)
-        except NotFound as exc:
-            raise Invalid(exc.message, field="task") from exc
-    job = await JobService(state, session).submit(
+    job = await submit_execution(
+        state,
+        session,
         principal,
-        JobKind.execute,
         payload,
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,

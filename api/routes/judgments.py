@@ -5,18 +5,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, SessionDep, State
 from api.routes.jobs import accepted
-from api.services import agents
-from api.services.jobs import JobService
-from shared.errors import Invalid, NotFound
-from shared.schemas.job_state import JobKind
+from api.services import validation
+from api.services.judgments import submit_judgment
+from shared.errors import Invalid
 from shared.schemas.jobs import JobOut
 from shared.schemas.judge import JudgeInput
-from shared.tasks import get_task
 
 router = APIRouter(prefix="/api", tags=["judge"])
 
@@ -36,13 +33,9 @@ async def _parse(request: Request) -> JudgeInput:
                 _subject_of(body)["image"] = await _data_url(image)
         else:
             body = await request.json()
-        return JudgeInput.model_validate(body)
     except json.JSONDecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}", field="body") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Invalid(f"{field}: {first['msg']}", field=field) from exc
+    return validation.parse(JudgeInput, body)
 
 
 def _subject_of(body: Any) -> dict[str, Any]:
@@ -101,21 +94,11 @@ async def create_judgment(
     """Score a subject (text and/or image) against criteria or a rubric; the verdict is the
     job's result."""
     payload = await _parse(request)
-    if payload.task:
-        try:
-            task = get_task(payload.task)
-        except NotFound as exc:
-            raise Invalid(exc.message, field="task") from exc
-        if not task.judge_criteria:
-            raise Invalid(f"task {task.name!r} has no judge criteria", field="task")
-    payload.model = await agents.resolve_model(
-        state.redis, principal, JobKind.judge, payload.model, state.settings.providers
-    )
-    job = await JobService(state, session).submit(
+    job = await submit_judgment(
+        state,
+        session,
         principal,
-        JobKind.judge,
         payload,
-        model=payload.model,
         idempotency_key=idempotency_key,
         request_id=request.state.request_id,
     )

@@ -1,11 +1,16 @@
-"""The chat app's HTTP API (its `WS /ws/chat` lives in `chat_socket`); chats are conversations:
+"""The chat app (seeds/004): chats are conversations.
 
-    GET  /chats        -> GET /api/conversations, as a plain list
-    GET  /chat/{id}    -> GET /api/conversations/{id} with its messages
-    POST /chat         -> POST /api/conversations/{id}/messages (a new conversation without
-                          `chat_id`), waited: the reply with its tokens and latency
-    POST /generate     -> POST /api/chat, waited: a one-shot reply to a prompt
-    GET  /stats        -> GET /api/stats
+    WS   /ws/chat     {"event": "user_message", "message": ...} -> {"event": "ai_response",
+                      "message": <reply>} then {"event": "backend_status", "tokens_used",
+                      "latency": "<n>ms"}; {"event": "chat_history"} -> {"event":
+                      "chat_history", "messages"}; problems: {"event": "error", "message"}
+    GET  /chats       every chat (the newest 200), most recently used first
+    GET  /chat/{id}   one chat with its messages
+    POST /chat        a new chat session
+    POST /generate    a message through the LLM (a one-shot reply, or in `chat_id`'s chat)
+    GET  /stats       token usage, latency, queues, the energy estimate
+
+The socket is one chat: created by its first message unless a frame names `chat_id`.
 """
 
 from __future__ import annotations
@@ -13,147 +18,223 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request, WebSocket
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import Principal
 from api.deps import CurrentUser, SessionDep, State
-from api.routes import chat, conversations, stats
-from api.routes.compat import _jobs
-from api.routes.compat.chat_socket import backend_status, reply_to
+from api.services import validation, waiting
+from api.services.chat import submit_chat
+from api.services.chats import counted, reply_of, start_conversation, title_of
 from api.services.conversations import ConversationService
-from shared.models import Job
-from shared.schemas.chat import ChatInput, ChatMessage, ModelName
-from shared.schemas.conversations import ConversationOut, MessageCreate, MessageOut
+from api.services.model_names import native_model
+from api.services.usage_report import usage_report
+from api.state import AppState
+from shared.errors import Invalid, SwitchyardError
+from shared.models import Job, Message
+from shared.schemas.chat import ChatInput, ChatMessage
+from shared.schemas.conversations import ConversationCreate, ConversationOut, MessageCreate
+from shared.schemas.job_state import Usage
 
 router = APIRouter()
 
-_TITLE_CHARS = 50
 
-
-class ChatWithMessages(ConversationOut):
-    messages: list[MessageOut]
-
-
-class Tokens(BaseModel):
-    input: int
-    output: int
-    total: int
-
-
-class Reply(BaseModel):
-    response: str
-    model: str | None
-    tokens: Tokens
-    latency_ms: int | None
-    job_id: UUID
-
-
-class ChatReply(Reply):
-    chat_id: UUID
-    message_id: UUID
-
-
-@router.get("/chats", response_model=list[ConversationOut])
+@router.get("/chats")
 async def list_chats(
     principal: CurrentUser, state: State, session: SessionDep
-) -> list[ConversationOut]:
-    """The newest 200, most recently used first."""
-    page = await conversations.list_conversations(principal, state, session, 200, None)
-    return page.items
+) -> list[dict[str, Any]]:
+    """Fetch chat history."""
+    rows = await ConversationService(state, session).conversations.list_owned(
+        principal.user_id, limit=200, before=None
+    )
+    return [
+        _chat(ConversationOut.model_validate(c).model_copy(update={"message_count": n}))
+        for c, n in rows
+    ]
 
 
-@router.get("/chat/{chat_id}", response_model=ChatWithMessages)
+@router.get("/chat/{chat_id}")
 async def read_chat(
     chat_id: UUID, principal: CurrentUser, state: State, session: SessionDep
-) -> ChatWithMessages:
-    chat_out = await conversations.get_conversation(chat_id, principal, state, session)
-    messages = await conversations.list_messages(chat_id, principal, state, session)
-    return ChatWithMessages(**chat_out.model_dump(), messages=messages)
+) -> dict[str, Any]:
+    """Load specific chat session."""
+    found = await counted(state, session, principal, chat_id)
+    messages = await ConversationService(state, session).messages.ordered(chat_id)
+    return {**_chat(found), "messages": [chat_message(m) for m in messages]}
 
 
-class ChatBody(BaseModel):
+class NewChat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=200_000)
-    chat_id: UUID | None = None
-    model: ModelName | None = None
+    title: str = Field("", max_length=300)
+    model: str | None = Field(None, max_length=200)
 
 
-@router.post("/chat", response_model=ChatReply)
-async def send_chat(
-    body: ChatBody,
-    request: Request,
-    principal: CurrentUser,
-    state: State,
-    session: SessionDep,
-) -> ChatReply:
-    """Add the message to the chat (a new one without `chat_id`) and answer the reply."""
-    service = ConversationService(state, session)
-    if body.chat_id is not None:
-        conversation = await service.owned(principal, body.chat_id)
-    else:
-        conversation = await service.conversations.create(
-            principal.user_id, title=body.message[:_TITLE_CHARS]
-        )
-    chat_id = conversation.id
-    asked = MessageCreate(content=body.message, model=body.model)
-    _, job = await service.post_message(
-        principal, conversation, asked, request_id=request.state.request_id
-    )
-    done = await _jobs.finished(state, session, job.id)
-    reply = await reply_to(ConversationService(state, session), done)
-    if reply is None:
-        raise _jobs.job_error(done)
-    answer = _reply(done, reply.content)
-    return ChatReply(**answer.model_dump(), chat_id=chat_id, message_id=reply.id)
+@router.post("/chat")
+async def create_chat(
+    principal: CurrentUser, state: State, session: SessionDep, body: NewChat | None = None
+) -> dict[str, Any]:
+    """Create a new chat session."""
+    body = body or NewChat()
+    model = await native_model(state, principal, body.model) if body.model else None
+    create = ConversationCreate(title=body.title, model=model)
+    conversation = await start_conversation(state, session, principal, create)
+    await session.commit()
+    return {**_chat(ConversationOut.model_validate(conversation)), "messages": []}
 
 
 class GenerateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(min_length=1, max_length=200_000)
-    system: str | None = Field(None, max_length=100_000)
-    model: ModelName | None = None
+    message: str = Field(
+        min_length=1, max_length=200_000, validation_alias=AliasChoices("message", "prompt")
+    )
+    chat_id: UUID | None = None
+    model: str | None = Field(None, max_length=200)
     max_tokens: int | None = Field(None, ge=1, le=200_000)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
 
 
-@router.post("/generate", response_model=Reply)
+@router.post("/generate")
 async def generate(
-    body: GenerateBody,
-    request: Request,
-    response: Response,
-    principal: CurrentUser,
-    state: State,
-    session: SessionDep,
-) -> Reply:
-    """A one-shot reply to `prompt` (after `system`, if given)."""
-    messages = [ChatMessage(role="user", content=body.prompt)]
-    if body.system:
-        messages.insert(0, ChatMessage(role="system", content=body.system))
-    payload = ChatInput(
-        messages=messages,
-        model=body.model,
+    body: GenerateBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
+) -> dict[str, Any]:
+    """Process a user message through the LLM (for non-WebSocket clients)."""
+    model = await native_model(state, principal, body.model)
+    if body.chat_id is not None:
+        conversation = await ConversationService(state, session).owned(principal, body.chat_id)
+        asked = MessageCreate(content=body.message, model=model, max_tokens=body.max_tokens)
+        reply, job = await ask_in_chat(state, session, principal, conversation.id, asked)
+        return {"response": reply.content, "chat_id": str(body.chat_id), **backend_status(job)}
+    payload = validation.build(
+        ChatInput,
+        messages=[ChatMessage(role="user", content=body.message)],
+        model=model,
         max_tokens=body.max_tokens,
         temperature=body.temperature,
     )
-    job = await chat.create_chat(payload, request, response, principal, state, session)
-    done = await _jobs.finished(state, session, job.id)
-    response.status_code = 200
-    return _reply(done, _jobs.result_of(done)["content"])
+    job = await submit_chat(state, session, principal, payload, request_id=request.state.request_id)
+    done = await waiting.finished(state, session, job.id)
+    return {"response": waiting.result_of(done)["content"], **backend_status(done)}
 
 
 @router.get("/stats")
 async def read_stats(principal: CurrentUser, state: State, session: SessionDep) -> dict[str, Any]:
-    return await stats.get_stats(principal, state, session)
+    """Retrieve system statistics (token usage, latency, etc.)."""
+    report = await usage_report(state, session, principal)
+    tokens = sum(row["input_tokens"] + row["output_tokens"] for row in report["usage"])
+    median = report["latency_seconds"]["run_time"]["p50"]
+    latency = None if median is None else f"{round(median * 1000)}ms"
+    requests = sum(row["jobs"] for row in report["usage"])
+    return {"tokens_used": tokens, "latency": latency, "requests": requests, **report}
 
 
-def _reply(job: Job, content: str) -> Reply:
-    status = backend_status(job)
-    return Reply(
-        response=content,
-        model=job.model,
-        tokens=Tokens(**status["tokens"]),
-        latency_ms=status["latency_ms"],
-        job_id=job.id,
-    )
+async def ask_in_chat(
+    state: AppState,
+    session: AsyncSession,
+    principal: Principal,
+    chat_id: UUID,
+    asked: MessageCreate,
+) -> tuple[Message, Job]:
+    """Post the message in the chat, wait for the reply and answer it with its job."""
+    service = ConversationService(state, session)
+    conversation = await service.owned(principal, chat_id)
+    _, job = await service.post_message(principal, conversation, asked, request_id=None)
+    done = await waiting.finished(state, session, job.id)
+    reply = await reply_of(session, done)
+    if reply is None:
+        raise waiting.job_error(done)
+    return reply, done
+
+
+def backend_status(job: Job) -> dict[str, Any]:
+    """What the app shows under a reply: tokens used and latency ("150ms")."""
+    usage = Usage.model_validate(job.usage or {})
+    latency = waiting.latency_ms(job)
+    return {
+        "tokens_used": usage.input_tokens + usage.output_tokens,
+        "latency": None if latency is None else f"{latency}ms",
+        "model": job.model,
+        "job_id": str(job.id),
+    }
+
+
+def chat_message(message: Message) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "role": message.role,
+        "content": message.content,
+        "model": message.model,
+        "timestamp": message.created_at.isoformat(),
+    }
+
+
+def _chat(found: ConversationOut) -> dict[str, Any]:
+    return found.model_dump(mode="json", exclude={"system_prompt"})
+
+
+class ChatAppSocket:
+    """`WS /ws/chat` as the chat app speaks it; the socket is one chat."""
+
+    def __init__(self, websocket: WebSocket, state: AppState, principal: Principal) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.principal = principal
+        self.chat_id: UUID | None = None
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        event = frame.get("event") or frame.get("type") or "user_message"
+        try:
+            if frame.get("chat_id"):
+                self.chat_id = _uuid(frame["chat_id"])
+            if event == "user_message":
+                await self._user_message(frame)
+            elif event == "chat_history":
+                await self._history()
+            else:
+                raise Invalid(f"unknown event {event!r}; send user_message or chat_history")
+        except SwitchyardError as exc:
+            await self.error(exc.message)
+
+    async def _user_message(self, frame: dict[str, Any]) -> None:
+        text = frame.get("message") or frame.get("content")
+        asked = validation.build(MessageCreate, content=text or "")
+        async with self.state.sessions() as session:
+            if self.chat_id is None:
+                create = ConversationCreate(title=title_of(asked.content))
+                conversation = await start_conversation(self.state, session, self.principal, create)
+                await session.commit()
+                self.chat_id = conversation.id
+            reply, job = await ask_in_chat(self.state, session, self.principal, self.chat_id, asked)
+        chat_id = str(self.chat_id)
+        await self.websocket.send_json(
+            {"event": "ai_response", "message": reply.content, "chat_id": chat_id}
+        )
+        await self.websocket.send_json(
+            {"event": "backend_status", **backend_status(job), "chat_id": chat_id}
+        )
+
+    async def _history(self) -> None:
+        if self.chat_id is None:
+            raise Invalid("no chat yet: send a user_message first, or name its chat_id")
+        async with self.state.sessions() as session:
+            await ConversationService(self.state, session).owned(self.principal, self.chat_id)
+            stored = await ConversationService(self.state, session).messages.ordered(self.chat_id)
+        await self.websocket.send_json(
+            {
+                "event": "chat_history",
+                "chat_id": str(self.chat_id),
+                "messages": [chat_message(m) for m in stored],
+            }
+        )
+
+    async def error(self, message: str) -> None:
+        await self.websocket.send_json({"event": "error", "message": message})
+
+
+def _uuid(value: object) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise Invalid("chat_id must be a UUID", field="chat_id") from exc

@@ -1,40 +1,46 @@
-"""Jobs as the older, synchronous endpoints saw them: submit, wait for `done`, read the result.
+"""Waiting for a job to end, and reading how it ended: what a synchronous answer needs.
 
-The native routes create the job (validation, default model, rate limit, enqueue after
-commit); these helpers only wait for it, as `POST /api/chat?wait=true` does, and turn a job
-that did not succeed into the error a synchronous endpoint would have answered.
+`POST /api/chat?wait=true` and every older endpoint that answered at once wait here: follow
+the job's log until `done` (no database connection held meanwhile), reload the row, and turn
+a job that did not succeed into the error its status and code name.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import asyncio
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routes.chat import wait_for_done
 from api.state import AppState
 from shared import errors
 from shared.models import Job
 from shared.repositories.jobs import JobRepository
 from shared.schemas.job_state import ErrorInfo, JobStatus
 
-Input = TypeVar("Input", bound=BaseModel)
 
-
-def native_input(schema: type[Input], /, **fields: Any) -> Input:
-    """The native job input built from an older body: a 422 (not a 500) when it does not fit."""
+async def wait_for_done(state: AppState, job: Job, seconds: float) -> bool:
+    """Follow the job's log until `done`; False if it did not end within `seconds`."""
     try:
-        return schema.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise errors.Invalid(f"{field}: {first['msg']}", field=field) from exc
+        async with asyncio.timeout(seconds):
+            async for _ in state.follower.follow(job, None):
+                pass
+    except TimeoutError:
+        return False
+    return True
+
+
+async def reload(session: AsyncSession, job_id: UUID) -> Job:
+    session.expire_all()
+    job = await JobRepository(session).get(job_id)
+    if job is None:
+        raise errors.NotFound("job not found")
+    return job
 
 
 async def finished(state: AppState, session: AsyncSession, job_id: UUID) -> Job:
-    """Wait for the job's `done` (no database connection held meanwhile) and reload it."""
+    """The job once it has ended; 503 naming the job when it runs past the wait."""
     job = await reload(session, job_id)
     await session.close()
     seconds = state.settings.jobs.chat_wait_timeout_seconds
@@ -45,14 +51,6 @@ async def finished(state: AppState, session: AsyncSession, job_id: UUID) -> Job:
             retryable=False,
         )
     return await reload(session, job_id)
-
-
-async def reload(session: AsyncSession, job_id: UUID) -> Job:
-    session.expire_all()
-    job = await JobRepository(session).get(job_id)
-    if job is None:
-        raise errors.NotFound("job not found")
-    return job
 
 
 def result_of(job: Job) -> dict[str, Any]:

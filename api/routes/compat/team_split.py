@@ -1,0 +1,267 @@
+"""The team task split (seeds/000): dummy-era endpoints made real over chat and execute jobs.
+
+    POST /optimize       {code, language?} -> {optimized_code, explanation, ...}
+    POST /debug          {code, error?, language?} -> {fixed_code, explanation, ...}
+    POST /run            {code, stdin?} -> the execution's {output, stdout, stderr, ...}
+    GET  /metrics        energy/CO2 JSON for `Accept: application/json`; a scraper (any other
+                         Accept) gets the native Prometheus text, which shares the path
+    GET  /agent/switch   {agent: "dummy" | "real"}: the current selection
+    POST /agent/switch   {agent: "dummy" | "real"}: switch between dummy and real AI agents
+    WS   /stream         send a request, receive 'tokenizing...', 'calling AI...', 'done'
+
+`dummy` is the mock provider (mock/echo, mock/judge); `real` is the server's default models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
+
+from api.auth import Principal
+from api.deps import CurrentUser, SessionDep, State, stream_reader
+from api.routes.compat.shared_paths import SharedPathRoute
+from api.services import agents, validation, waiting
+from api.services.chat import submit_chat
+from api.services.executions import submit_execution
+from api.services.jobs import JobService
+from api.services.usage_report import usage_report
+from api.state import AppState
+from shared.errors import Invalid, SwitchyardError
+from shared.models import Job
+from shared.schemas.chat import ChatInput, ChatMessage
+from shared.schemas.execute import ExecuteInput, ExecuteResult, Limits
+from shared.schemas.job_state import JobKind
+
+router = APIRouter()
+
+OPTIMIZE_PROMPT = (
+    "You optimize code. Answer with the improved code in one fenced code block, then at most "
+    "three sentences on what you changed and why. Keep its behaviour identical."
+)
+DEBUG_PROMPT = (
+    "You fix bugs. Answer with the corrected code in one fenced code block, then at most "
+    "three sentences on what was wrong."
+)
+_FENCED = re.compile(r"```[\w+-]*\n(?P<code>.*?)```", re.DOTALL)
+AGENTS: dict[str, dict[JobKind, str | None]] = {
+    "dummy": {JobKind.chat: "mock/echo", JobKind.judge: "mock/judge"},
+    "real": {JobKind.chat: None, JobKind.judge: None},
+}
+
+
+class CodeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=512 * 1024)
+    language: str = Field("python", max_length=40)
+    error: str | None = Field(None, max_length=100_000, description="what went wrong (debug)")
+
+
+@router.post("/optimize")
+async def optimize(
+    body: CodeBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
+) -> dict[str, Any]:
+    """Returns the optimized code."""
+    ask = f"Optimize this {body.language} code:\n```{body.language}\n{body.code}\n```"
+    answer = await _code_answer(state, session, principal, OPTIMIZE_PROMPT, ask, request)
+    return {"optimized_code": answer["code"], **answer}
+
+
+@router.post("/debug")
+async def debug(
+    body: CodeBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
+) -> dict[str, Any]:
+    """Returns the bug fix."""
+    ask = f"Fix this {body.language} code:\n```{body.language}\n{body.code}\n```"
+    if body.error:
+        ask += f"\nIt fails with:\n```\n{body.error}\n```"
+    answer = await _code_answer(state, session, principal, DEBUG_PROMPT, ask, request)
+    return {"fixed_code": answer["code"], **answer}
+
+
+async def _code_answer(
+    state: AppState,
+    session: Any,
+    principal: Principal,
+    system: str,
+    ask: str,
+    request: Request,
+) -> dict[str, Any]:
+    payload = ChatInput(
+        messages=[
+            ChatMessage(role="system", content=system),
+            ChatMessage(role="user", content=ask),
+        ]
+    )
+    job = await submit_chat(state, session, principal, payload, request_id=request.state.request_id)
+    done = await waiting.finished(state, session, job.id)
+    reply = str(waiting.result_of(done)["content"])
+    fenced = _FENCED.search(reply)
+    code = fenced.group("code") if fenced else reply.strip()
+    return {"code": code, "explanation": reply, "model": done.model, "job_id": str(done.id)}
+
+
+class RunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1)
+    language: str = Field("python", pattern="^(python|python3|py)$")
+    stdin: str = Field("", max_length=1_000_000)
+    limits: Limits = Field(default_factory=Limits)
+
+
+@router.post("/run")
+async def run(
+    body: RunBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
+) -> dict[str, Any]:
+    """Code execution (Python, in the sandbox): its output when it ends."""
+    payload = validation.build(ExecuteInput, code=body.code, stdin=body.stdin, limits=body.limits)
+    job = await submit_execution(
+        state, session, principal, payload, request_id=request.state.request_id
+    )
+    done = await waiting.finished(state, session, job.id)
+    result = ExecuteResult.model_validate(waiting.result_of(done))
+    return {
+        "output": result.stdout,
+        "status": result.verdict.status,
+        **result.model_dump(mode="json", include={"stdout", "stderr", "exit_code", "time"}),
+        "job_id": str(done.id),
+    }
+
+
+class _MetricsRoute(SharedPathRoute):
+    """`GET /metrics` asking for JSON is the dashboard's; anything else is Prometheus's."""
+
+    def claims(self, headers: Headers, body: bytes) -> bool:
+        return "application/json" in headers.get("accept", "")
+
+
+shared = APIRouter(route_class=_MetricsRoute)
+
+
+@shared.get("/metrics", include_in_schema=False)
+async def energy_metrics(
+    principal: CurrentUser, state: State, session: SessionDep
+) -> dict[str, Any]:
+    """The energy/CO2 figures of the caller's token usage (an estimate, labelled as such)."""
+    report = await usage_report(state, session, principal)
+    tokens = sum(row["input_tokens"] + row["output_tokens"] for row in report["usage"])
+    energy = report["energy"]
+    return {
+        "energy_kwh": energy["kwh"],
+        "co2_g": energy["g_co2"],
+        "tokens": tokens,
+        "requests": sum(row["jobs"] for row in report["usage"]),
+        "estimate": True,
+        "note": energy["note"],
+        "coefficients": energy["coefficients"],
+    }
+
+
+class AgentSwitch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(description="`dummy` (the mock provider) or `real` (the server's models)")
+
+
+@router.get("/agent/switch")
+async def current_agent(principal: CurrentUser, state: State) -> dict[str, Any]:
+    """Read the agent selection."""
+    return await _selection(state, principal)
+
+
+@router.post("/agent/switch")
+async def switch_agent(body: AgentSwitch, principal: CurrentUser, state: State) -> dict[str, Any]:
+    """Switch between the dummy and the real AI agent."""
+    agent = "dummy" if body.agent.lower() in ("dummy", "mock") else body.agent.lower()
+    if agent not in AGENTS:
+        raise Invalid("agent is 'dummy' or 'real'", field="agent")
+    await agents.choose(state.redis, principal, AGENTS[agent], state.settings.providers)
+    return await _selection(state, principal)
+
+
+async def _selection(state: AppState, principal: Principal) -> dict[str, Any]:
+    models = await agents.defaults(state.redis, principal, state.settings.providers)
+    chat_model = models[JobKind.chat.value]["model"]
+    agent = "dummy" if chat_model.startswith("mock/") else "real"
+    return {"agent": agent, "models": {kind: m["model"] for kind, m in models.items()}}
+
+
+@router.websocket("/stream")
+async def stream(websocket: WebSocket, state: State) -> None:
+    """Live messages while a request is worked on: 'tokenizing...' when it is accepted,
+    'calling AI...' when a worker starts it, 'done' when it ends ('error: ...' before 'done'
+    if it failed). A frame names the work: `{"prompt"|"code", "action"?}` (a chat reply;
+    `action` optimize or debug), `{"job_id"}` (follow a job), or plain text (a prompt)."""
+    try:
+        principal = await stream_reader(websocket, state, None)
+    except SwitchyardError as exc:
+        await websocket.close(code=1008, reason=exc.message)
+        return
+    await websocket.accept()
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            text = await websocket.receive_text()
+            try:
+                job = await _work_of(state, principal, text)
+            except SwitchyardError as exc:
+                await websocket.send_text(f"error: {exc.message}")
+                continue
+            await _relay_status(websocket, state, job)
+
+
+async def _work_of(state: AppState, principal: Principal, text: str) -> Job:
+    try:
+        frame = json.loads(text)
+    except json.JSONDecodeError:
+        frame = {"prompt": text}
+    if not isinstance(frame, dict):
+        frame = {"prompt": str(frame)}
+    async with state.sessions() as session:
+        if frame.get("job_id"):
+            return await JobService(state, session).owned(principal, _uuid(frame["job_id"]))
+        payload = _chat_of(frame)
+        return await submit_chat(state, session, principal, payload)
+
+
+def _chat_of(frame: dict[str, Any]) -> ChatInput:
+    action = frame.get("action")
+    prompt = {"optimize": OPTIMIZE_PROMPT, "debug": DEBUG_PROMPT}.get(str(action))
+    ask = frame.get("prompt") or frame.get("code") or frame.get("message")
+    if not isinstance(ask, str) or not ask.strip():
+        raise Invalid('send a prompt (text or {"prompt"}), {"code", "action"} or {"job_id"}')
+    messages = [ChatMessage(role="user", content=ask)]
+    if prompt:
+        messages.insert(0, ChatMessage(role="system", content=prompt))
+    return ChatInput(messages=messages)
+
+
+async def _relay_status(websocket: WebSocket, state: AppState, job: Job) -> None:
+    await websocket.send_text("tokenizing...")
+    calling = False
+    async for event in state.follower.follow(job, None):
+        data = json.loads(event.data)
+        if (
+            not calling
+            and event.type in ("status", "token", "output")
+            and (event.type != "status" or data["status"] == "running")
+        ):
+            calling = True
+            await websocket.send_text("calling AI...")
+        if event.type == "error":
+            await websocket.send_text(f"error: {data['message']}")
+    await websocket.send_text("done")
+
+
+def _uuid(value: object) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise Invalid("job_id must be a UUID", field="job_id") from exc
