@@ -4,6 +4,7 @@ database, Redis and workers (so no extra workers load the machine)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 
@@ -46,4 +47,4 @@ def ws_base(stack: Stack) -> str:
 
 
 async def recv_json(socket: websockets.ClientConnection) -> dict:
-    return json.loads(await socket.recv(timeout=60))
+    return json.loads(await asyncio.wait_for(socket.recv(), 60))
