@@ -6,7 +6,9 @@ credentials included; there is no wildcard."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Message, Send
 
 from shared.settings import Settings
 
@@ -31,7 +33,7 @@ def add_cors(app: FastAPI, settings: Settings) -> None:
     if not origins:
         return
     app.add_middleware(
-        CORSMiddleware,
+        ListedOriginsOnly,
         allow_origins=origins,
         allow_credentials=True,
         allow_methods=["*"],
@@ -39,3 +41,16 @@ def add_cors(app: FastAPI, settings: Settings) -> None:
         expose_headers=["Location", "X-Request-ID", "Retry-After"],
         max_age=600,
     )
+
+
+class ListedOriginsOnly(CORSMiddleware):
+    """Starlette's CORS, except that a response to an origin that is not listed carries no
+    CORS header at all: Starlette would still send it `Access-Control-Allow-Credentials`
+    (harmless without `Allow-Origin`, but credentials are for listed origins only)."""
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is not None and not self.is_allowed_origin(origin=origin):
+            raw = [(k, v) for k, v in request_headers.raw if k != b"origin"]
+            request_headers = Headers(raw=raw)
+        await super().send(message, send, request_headers)

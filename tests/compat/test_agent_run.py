@@ -61,9 +61,7 @@ async def test_the_stream_resumes_after_last_event_id(client: httpx.AsyncClient)
     run_id = await _start(client, max_turns=2)
     whole = await read_sse(client, f"/api/stream/{run_id}")
     # "Handle client disconnections gracefully": EventSource reconnects with Last-Event-ID
-    rest = await read_sse(
-        client, f"/api/stream/{run_id}", headers={"Last-Event-ID": whole[2].id}
-    )
+    rest = await read_sse(client, f"/api/stream/{run_id}", headers={"Last-Event-ID": whole[2].id})
     assert [f.data for f in rest] == [f.data for f in whole[3:]]
 
 
@@ -110,13 +108,13 @@ async def test_stop_cancels_the_run_and_export_keeps_the_partial_transcript(
 
     reading = asyncio.create_task(read_sse(client, f"/api/stream/{run_id}", on_frame=on_frame))
     await asyncio.wait_for(first, 30)
-    # "| POST | `/api/run/{id}/stop` | – | Cancel background task |"
+    # "| POST | `/api/run/{id}/stop` | – | Cancel background task |"  # noqa: RUF003
     stopped = await client.post(f"/api/run/{run_id}/stop")
     assert stopped.status_code == 200
     assert stopped.json() == {"id": run_id, "status": "cancelled"}
     frames = await asyncio.wait_for(reading, 30)
     assert frames[-1].data == {"type": "done", "status": "cancelled"}
-    # "| GET | `/api/export/{id}.json` | – | Final or partial transcript download |"
+    # "| GET | `/api/export/{id}.json` | – | Final or partial transcript download |"  # noqa: RUF003
     export = (await client.get(f"/api/export/{run_id}.json")).json()
     assert export["status"] == "cancelled"
     assert len(export["transcript"]) < 20
@@ -156,13 +154,11 @@ async def test_api_routes_need_basic_auth_unless_dev_mode(
     run_id = await _start(dev_client, max_turns=1)
     frames = await read_sse(dev_client, f"/api/stream/{run_id}")
     assert frames[-1].data == {"type": "done", "status": "completed"}
-    # "| GET | `/health` | – | Health check endpoint for monitoring |"
+    # "| GET | `/health` | – | Health check endpoint for monitoring |"  # noqa: RUF003
     assert (await anonymous.get("/health")).status_code == 200
 
 
-async def test_starting_runs_is_limited_to_10_a_minute(
-    stack: Stack, sessions: object
-) -> None:
+async def test_starting_runs_is_limited_to_10_a_minute(stack: Stack, sessions: object) -> None:
     from tests.conftest import create_user
 
     user = await create_user(sessions)

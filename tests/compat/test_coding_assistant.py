@@ -74,9 +74,7 @@ async def test_the_socket_streams_chunks_then_complete(
         assert refused["type"] == "error" and "messages" in refused["content"]
 
 
-async def test_the_socket_needs_basic_auth_unless_dev_mode(
-    stack: Stack, dev_stack: Stack
-) -> None:
+async def test_the_socket_needs_basic_auth_unless_dev_mode(stack: Stack, dev_stack: Stack) -> None:
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         async with websockets.connect(ws_base(stack) + "/ws/chat"):
             pass
@@ -145,7 +143,7 @@ async def test_the_judge_scores_a_screenshot_against_criteria(client: httpx.Asyn
     assert judged["passed"] is judged["pass"] and 0.0 <= judged["score"] <= 1.0
     job = (await client.get(f"/api/jobs/{judged['job_id']}")).json()
     assert job["input"]["subject"]["image"]["url"].startswith("data:image/png;base64,")
-    with_code = {**body, "code": 'total = sum(sorted(xs))', "test_criteria": ['uses "sorted"']}
+    with_code = {**body, "code": "total = sum(sorted(xs))", "test_criteria": ['uses "sorted"']}
     assert (await client.post("/api/llm-judge", json=with_code)).json()["score"] == 1.0
     nothing = await client.post("/api/llm-judge", json={"test_criteria": ["x"]})
     assert nothing.status_code == 422

@@ -69,7 +69,7 @@ async def optimize(
     body: CodeBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
 ) -> dict[str, Any]:
     """Returns the optimized code."""
-    ask = f"Optimize this {body.language} code:\n```{body.language}\n{body.code}\n```"
+    ask = f"Optimize this {body.language} code:\n```{body.language}\n{body.code.rstrip()}\n```"
     answer = await _code_answer(state, session, principal, OPTIMIZE_PROMPT, ask, request)
     return {"optimized_code": answer["code"], **answer}
 
@@ -79,7 +79,7 @@ async def debug(
     body: CodeBody, request: Request, principal: CurrentUser, state: State, session: SessionDep
 ) -> dict[str, Any]:
     """Returns the bug fix."""
-    ask = f"Fix this {body.language} code:\n```{body.language}\n{body.code}\n```"
+    ask = f"Fix this {body.language} code:\n```{body.language}\n{body.code.rstrip()}\n```"
     if body.error:
         ask += f"\nIt fails with:\n```\n{body.error}\n```"
     answer = await _code_answer(state, session, principal, DEBUG_PROMPT, ask, request)
@@ -189,8 +189,9 @@ async def switch_agent(body: AgentSwitch, principal: CurrentUser, state: State) 
 
 async def _selection(state: AppState, principal: Principal) -> dict[str, Any]:
     models = await agents.defaults(state.redis, principal, state.settings.providers)
-    chat_model = models[JobKind.chat.value]["model"]
-    agent = "dummy" if chat_model.startswith("mock/") else "real"
+    chat = models[JobKind.chat.value]
+    # `real` is the server's own choice, even where the server itself defaults to the mock.
+    agent = "dummy" if chat["source"] == "user" and chat["model"].startswith("mock/") else "real"
     return {"agent": agent, "models": {kind: m["model"] for kind, m in models.items()}}
 
 
