@@ -45,4 +45,3 @@ async def create_chat(
         if job.finished_at is not None:
             response.status_code = 200
     return accepted(response, job)
-
