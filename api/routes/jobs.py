@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -11,15 +10,14 @@ from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import CurrentUser, SessionDep, State, StreamReader
+from api.services.event_ids import parse_after
 from api.services.jobs import JobService, job_out
-from shared.errors import Invalid
 from shared.models import Job
 from shared.schemas.job_state import JobKind, JobStatus
 from shared.schemas.jobs import JobOut, JobPage
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
-EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 RECONNECT_MS = 1000
 
 
@@ -85,14 +83,6 @@ def accepted(response: Response, job: Job) -> JobOut:
     """A created job's answer: the job, and its URL in `Location`."""
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return job_out(job)
-
-
-def parse_after(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not EVENT_ID.match(value):
-        raise Invalid(f"event id {value!r} is not of the form <ms>-<seq>", field="after")
-    return value
 
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse)

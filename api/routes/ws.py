@@ -28,8 +28,8 @@ from pydantic import ValidationError
 
 from api.auth import Principal
 from api.deps import State, stream_reader
-from api.routes.jobs import parse_after
 from api.services.conversations import ConversationService
+from api.services.event_ids import parse_after
 from api.services.jobs import JobService, job_out
 from shared.errors import Forbidden, Invalid, SwitchyardError
 from shared.eventlog import StoredEvent

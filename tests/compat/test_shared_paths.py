@@ -6,7 +6,9 @@ on the local dev servers the documents name."""
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 
 import httpx
 import websockets
@@ -139,3 +141,31 @@ async def test_no_origin_is_allowed_unless_configured(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
         answered = await http.get("/health", headers={"Origin": "http://localhost:5173"})
     assert "access-control-allow-origin" not in answered.headers
+
+
+def test_compat_modules_call_services_never_routes() -> None:
+    """The compat modules import no native route module (they call `api.services`)."""
+    folder = Path(compat.__file__).parent
+    imported = {
+        f"{path.name}: {node.module}"
+        for path in folder.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.startswith("api.routes")
+        and not node.module.startswith("api.routes.compat")
+    }
+    assert imported == set()
+
+
+async def test_a_large_native_chat_body_passes_the_shared_route(
+    client: httpx.AsyncClient,
+) -> None:
+    """Past the bytes a claim reads, the body goes on, whole, to the native route (whose own
+    validation answers; no job is created for this one)."""
+    content = "x " * 5_000_000
+    big = {"messages": [{"role": "user", "content": content}], "proactive": True}
+    response = await client.post("/api/chat", json=big)
+    assert response.status_code in (413, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["detail"]  # the native ChatInput refusing `proactive`

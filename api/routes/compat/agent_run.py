@@ -28,8 +28,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import Principal
 from api.deps import CurrentUser, SessionDep, State, StreamReader
-from api.routes.jobs import parse_after
 from api.services import validation, waiting
+from api.services.event_ids import parse_after
 from api.services.model_names import native_model
 from api.services.runs import RunService
 from api.state import AppState

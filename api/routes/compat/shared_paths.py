@@ -16,6 +16,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 _PASSED_BY = "switchyard.shared_path.passed_by"
+CLAIM_BODY_BYTES = 8 * 1024 * 1024
 
 
 class SharedPathRoute(APIRoute):
@@ -28,9 +29,11 @@ class SharedPathRoute(APIRoute):
         return super().matches(scope)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive) if scope["method"] in _BODY_METHODS else b""
-        replay = _replaying(body, receive)
-        if self.claims(Headers(scope=scope), body):
+        body, complete = b"", True
+        if scope["method"] in _BODY_METHODS:
+            body, complete = await _read_body(receive)
+        replay = _replaying(body, complete, receive)
+        if complete and self.claims(Headers(scope=scope), body):
             await super().handle(scope, replay, send)
             return
         # Route the request again with this route left out: the next match answers it.
@@ -38,23 +41,29 @@ class SharedPathRoute(APIRoute):
         await scope["router"](scope, replay, send)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The body, read up to `CLAIM_BODY_BYTES`; False when there is more (never claimed: the
+    older APIs' bodies are small, and the native route applies its own limits)."""
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message["type"] == "http.request" and message.get("more_body", False)
+        if not more or size > CLAIM_BODY_BYTES:
+            return b"".join(chunks), not more
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """`receive` as if nothing had been read: the body read so far, then the rest."""
     sent = False
 
     async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": not complete}
         return await receive()
 
     return replay
