@@ -6,6 +6,7 @@ Each assertion quotes the document line it rests on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -97,6 +98,18 @@ async def test_the_stream_follows_a_job(
     async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
         await socket.send(json.dumps({"job_id": ran["job_id"]}))
         assert [await socket.recv() for _ in range(3)] == ["tokenizing...", "calling AI...", "done"]
+
+
+async def test_the_stream_reports_work_asked_over_rest(
+    stack: Stack, user: tuple[str, str], client: httpx.AsyncClient
+) -> None:
+    url = ws_base(stack) + "/stream"
+    async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
+        # "WebSocket streaming updates." while the frontend calls the endpoints
+        assert (await client.post("/optimize", json={"code": CODE})).status_code == 200
+        assert (await client.post("/run", json={"code": "print(2)"})).status_code == 200
+        expected = ["tokenizing...", "calling AI...", "done"] * 2
+        assert [await asyncio.wait_for(socket.recv(), 30) for _ in range(6)] == expected
 
 
 async def test_needs_basic_auth_unless_dev_mode(

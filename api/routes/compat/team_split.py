@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -197,28 +198,86 @@ async def _selection(state: AppState, principal: Principal) -> dict[str, Any]:
 
 @router.websocket("/stream")
 async def stream(websocket: WebSocket, state: State) -> None:
-    """Live messages while a request is worked on: 'tokenizing...' when it is accepted,
+    """Live messages while the caller's work runs: 'tokenizing...' when a job is accepted,
     'calling AI...' when a worker starts it, 'done' when it ends ('error: ...' before 'done'
-    if it failed). A frame names the work: `{"prompt"|"code", "action"?}` (a chat reply;
-    `action` optimize or debug), `{"job_id"}` (follow a job), or plain text (a prompt)."""
+    if it failed); for every job the caller starts while connected (over the REST endpoints
+    too), one after the other. A frame can also start the work: plain text or `{"prompt"}`,
+    `{"code", "action": "optimize" | "debug"}`; or follow an earlier job: `{"job_id"}`."""
     try:
         principal = await stream_reader(websocket, state, None)
     except SwitchyardError as exc:
         await websocket.close(code=1008, reason=exc.message)
         return
     await websocket.accept()
-    with contextlib.suppress(WebSocketDisconnect):
+    await StatusStream(websocket, state, principal).run()
+
+
+class StatusStream:
+    POLL_SECONDS = 0.5
+    _WATCHED = 50  # the caller's newest jobs looked at per poll
+
+    def __init__(self, websocket: WebSocket, state: AppState, principal: Principal) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.principal = principal
+        self.seen: set[UUID] = set()
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+
+    async def run(self) -> None:
+        self.seen = {job.id for job in await self._newest()}  # earlier work is not news
+        tasks = [asyncio.create_task(self._watch()), asyncio.create_task(self._relay())]
+        try:
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await self._take(await self.websocket.receive_text())
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _take(self, text: str) -> None:
+        try:
+            job, asked_by_id = await _work_of(self.state, self.principal, text)
+        except SwitchyardError as exc:
+            await self.websocket.send_text(f"error: {exc.message}")
+            return
+        if asked_by_id or job.id not in self.seen:
+            self.seen.add(job.id)
+            await self.queue.put(job)
+
+    async def _newest(self) -> list[Job]:
+        async with self.state.sessions() as session:
+            return await JobService(self.state, session).jobs.list_owned(
+                self.principal.user_id, kind=None, status=None, limit=self._WATCHED, before=None
+            )
+
+    async def _watch(self) -> None:
+        """Jobs the caller started elsewhere (e.g. `POST /optimize`), oldest first."""
         while True:
-            text = await websocket.receive_text()
-            try:
-                job = await _work_of(state, principal, text)
-            except SwitchyardError as exc:
-                await websocket.send_text(f"error: {exc.message}")
-                continue
-            await _relay_status(websocket, state, job)
+            await asyncio.sleep(self.POLL_SECONDS)
+            for job in reversed(await self._newest()):
+                if job.id not in self.seen:
+                    self.seen.add(job.id)
+                    await self.queue.put(job)
+
+    async def _relay(self) -> None:
+        while True:
+            job = await self.queue.get()
+            await self.websocket.send_text("tokenizing...")
+            calling = False
+            async for event in self.state.follower.follow(job, None):
+                data = json.loads(event.data)
+                started = event.type != "status" or data["status"] == "running"
+                if not calling and started and event.type in ("status", "token", "output"):
+                    calling = True
+                    await self.websocket.send_text("calling AI...")
+                if event.type == "error":
+                    await self.websocket.send_text(f"error: {data['message']}")
+            await self.websocket.send_text("done")
 
 
-async def _work_of(state: AppState, principal: Principal, text: str) -> Job:
+async def _work_of(state: AppState, principal: Principal, text: str) -> tuple[Job, bool]:
+    """The job a frame names (True) or starts (False)."""
     try:
         frame = json.loads(text)
     except json.JSONDecodeError:
@@ -227,9 +286,9 @@ async def _work_of(state: AppState, principal: Principal, text: str) -> Job:
         frame = {"prompt": str(frame)}
     async with state.sessions() as session:
         if frame.get("job_id"):
-            return await JobService(state, session).owned(principal, _uuid(frame["job_id"]))
-        payload = _chat_of(frame)
-        return await submit_chat(state, session, principal, payload)
+            job_id = _uuid(frame["job_id"])
+            return await JobService(state, session).owned(principal, job_id), True
+        return await submit_chat(state, session, principal, _chat_of(frame)), False
 
 
 def _chat_of(frame: dict[str, Any]) -> ChatInput:
@@ -242,23 +301,6 @@ def _chat_of(frame: dict[str, Any]) -> ChatInput:
     if prompt:
         messages.insert(0, ChatMessage(role="system", content=prompt))
     return ChatInput(messages=messages)
-
-
-async def _relay_status(websocket: WebSocket, state: AppState, job: Job) -> None:
-    await websocket.send_text("tokenizing...")
-    calling = False
-    async for event in state.follower.follow(job, None):
-        data = json.loads(event.data)
-        if (
-            not calling
-            and event.type in ("status", "token", "output")
-            and (event.type != "status" or data["status"] == "running")
-        ):
-            calling = True
-            await websocket.send_text("calling AI...")
-        if event.type == "error":
-            await websocket.send_text(f"error: {data['message']}")
-    await websocket.send_text("done")
 
 
 def _uuid(value: object) -> UUID:
