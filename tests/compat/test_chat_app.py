@@ -104,7 +104,7 @@ async def test_chat_management(client: httpx.AsyncClient, other_client: httpx.As
 
 async def test_generate_and_stats(client: httpx.AsyncClient) -> None:
     one_shot = (await client.post("/generate", json={"message": "a b c"})).json()
-    assert one_shot["response"] == "a b c"
+    assert one_shot["response"] == one_shot["message"] == "a b c"
     assert (await client.post("/generate", json={"message": ""})).status_code == 422
     # "`GET /stats` → Retrieve system statistics (token usage, latency, etc.)."
     stats = (await client.get("/stats")).json()

@@ -39,6 +39,8 @@ async def test_run_executes_the_code(client: httpx.AsyncClient) -> None:
     ran = await client.post("/run", json={"code": "print(6 * 7)"})
     assert ran.status_code == 200, ran.text
     assert ran.json()["output"] == "42\n" and ran.json()["exit_code"] == 0
+    echoed = (await client.post("/run", json={"code": "print(input())", "input": "hi"})).json()
+    assert echoed["output"] == "hi\n"
     failed = (await client.post("/run", json={"code": "raise SystemExit(3)"})).json()
     assert failed["exit_code"] == 3
     assert (await client.post("/run", json={"code": "x", "language": "cobol"})).status_code == 422

@@ -65,7 +65,9 @@ async def read_chat(
 
 
 class NewChat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Whatever else a client sends to open a session is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
 
     title: str = Field("", max_length=300)
     model: str | None = Field(None, max_length=200)
@@ -106,7 +108,8 @@ async def generate(
         conversation = await ConversationService(state, session).owned(principal, body.chat_id)
         asked = MessageCreate(content=body.message, model=model, max_tokens=body.max_tokens)
         reply, job = await ask_in_chat(state, session, principal, conversation.id, asked)
-        return {"response": reply.content, "chat_id": str(body.chat_id), **backend_status(job)}
+        answer = {"response": reply.content, "message": reply.content}
+        return {**answer, "chat_id": str(body.chat_id), **backend_status(job)}
     payload = validation.build(
         ChatInput,
         messages=[ChatMessage(role="user", content=body.message)],
@@ -116,7 +119,8 @@ async def generate(
     )
     job = await submit_chat(state, session, principal, payload, request_id=request.state.request_id)
     done = await waiting.finished(state, session, job.id)
-    return {"response": waiting.result_of(done)["content"], **backend_status(done)}
+    content = waiting.result_of(done)["content"]
+    return {"response": content, "message": content, **backend_status(done)}
 
 
 @router.get("/stats")

@@ -135,8 +135,10 @@ class EndpointCallBody(BaseModel):
 
     code: str = Field(min_length=1)
     method: str = "GET"
-    path: str = Field("/", max_length=2_000)
-    body: Any = None
+    path: str = Field(
+        "/", max_length=2_000, validation_alias=AliasChoices("path", "endpoint", "url", "route")
+    )
+    body: Any = Field(None, validation_alias=AliasChoices("body", "data", "json"))
     limits: Limits = Field(default_factory=Limits)
 
 
@@ -262,7 +264,9 @@ class LlmJudgeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    screenshot: str | None = Field(None, max_length=15 * 1024 * 1024)
+    screenshot: str | None = Field(
+        None, max_length=15 * 1024 * 1024, validation_alias=AliasChoices("screenshot", "image")
+    )
     test_criteria: list[str] | None = Field(
         None,
         min_length=1,

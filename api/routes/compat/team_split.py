@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 
 from api.auth import Principal
@@ -114,7 +114,7 @@ class RunBody(BaseModel):
 
     code: str = Field(min_length=1)
     language: str = Field("python", pattern="^(python|python3|py)$")
-    stdin: str = Field("", max_length=1_000_000)
+    stdin: str = Field("", max_length=1_000_000, validation_alias=AliasChoices("stdin", "input"))
     limits: Limits = Field(default_factory=Limits)
 
 
@@ -169,7 +169,10 @@ async def energy_metrics(
 class AgentSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent: str = Field(description="`dummy` (the mock provider) or `real` (the server's models)")
+    agent: str = Field(
+        description="`dummy` (the mock provider) or `real` (the server's models)",
+        validation_alias=AliasChoices("agent", "mode", "agent_type"),
+    )
 
 
 @router.get("/agent/switch")
