@@ -6,6 +6,7 @@ development machine. `get_settings()` is the only accessor; nothing reads `os.en
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Annotated
 
@@ -68,8 +69,12 @@ class CorsSettings(BaseSettings):
     @field_validator("origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            value = json.loads(value)
+        elif isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(o).strip().rstrip("/") for o in value if str(o).strip()]
         return value
 
 

@@ -105,6 +105,8 @@ def test_allowed_origins_come_from_the_setting_and_dev_mode() -> None:
     # 003: `allow_origins=["http://localhost:5173", "http://localhost:3000"]`
     assert {"http://localhost:5173", "http://localhost:3000"} <= set(allowed_origins(development))
     assert "*" not in allowed_origins(development)
+    as_json = CorsSettings(origins='["https://a.example", "https://b.example/"]')
+    assert as_json.origins == ["https://a.example", "https://b.example"]
 
 
 async def test_preflight_and_credentials_only_for_allowed_origins(
