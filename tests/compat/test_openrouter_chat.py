@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from tests.fakes.control import FakeProviders
 from tests.support.clients import read_sse
 
 
@@ -152,3 +153,21 @@ async def test_works_without_auth_under_dev_mode_and_with_basic_otherwise(
     assert frames[-1].data == {"done": True}
     # another user sees none of it
     assert (await other_client.get(f"/conversations/{cid}")).status_code == 404
+
+
+async def test_openrouter_calls_carry_the_attribution_headers(
+    client: httpx.AsyncClient, fake: FakeProviders
+) -> None:
+    model = "openrouter/meta-llama/llama-3.1-8b-instruct"
+    cid = (await _conversation(client, default_model=model))["id"]
+    await client.post(f"/conversations/{cid}/messages", json={"content": "hello"})
+    frames = await read_sse(client, f"/conversations/{cid}/stream")
+    assert frames[-1].data == {"done": True}
+    sent = fake.requests("/openrouter/v1/chat/completions")
+    # `"HTTP-Referer": APP_URL,      # Attribution`; `"X-Title": APP_TITLE,          # Attribution`
+    assert sent[0]["headers"]["http-referer"] == "https://switchyard.test"
+    assert sent[0]["headers"]["x-title"] == "Switchyard Tests"
+    # `json={"model": selected_model, "messages": chat_messages, "stream": True}`
+    assert sent[0]["body"]["model"] == "meta-llama/llama-3.1-8b-instruct"
+    assert sent[0]["body"]["stream"] is True
+    assert sent[0]["body"]["messages"][-1] == {"role": "user", "content": "hello"}
