@@ -130,7 +130,7 @@ def report(name: str, folded: Path, cpu: float, events: int) -> str:
 
 async def _load(stack: BenchStack, streams: int, tokens: int, gap_ms: float) -> None:
     plan = throughput.Plan(streams, tokens, gap_ms, 1)
-    await throughput._round(plan, stack.api_port, direct=False)
+    await throughput._round(plan, stack, "switchyard")
 
 
 def _profiled_load(stack: BenchStack, args: argparse.Namespace) -> None:
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--gap-ms", type=float, default=50)
     args = parser.parse_args()
-    with running_stack(workers=1) as stack:
+    with running_stack(workers=1, with_peer=False) as stack:
         asyncio.run(_load(stack, 20, 20, 10))  # warm-up
         _profiled_load(stack, args)
 

@@ -1,11 +1,13 @@
 """Switchyard's benchmarks: what it adds over calling a provider directly.
 
-    make bench                               # everything, ~10 minutes
-    .venv/bin/python -m bench.run --quick    # a short version
-    .venv/bin/python -m bench.run ttft relay # some of them (ttft, relay, submit, streams)
+    make bench                               # everything
+    .venv/bin/python -m bench --quick        # a short version
+    .venv/bin/python -m bench ttft relay     # some of them (ttft, relay, submit, streams)
+    .venv/bin/python -m bench --no-peer      # without the peer gateway (LiteLLM's proxy)
 
 Starts what it needs (its own database and Redis db, a paced local upstream, the API, the
-workers), prints one table, stops everything (also on error or Ctrl-C), then runs
+workers, and the peer gateway, installed into `.venv-peer` on first use), notes the machine's
+load before and after, prints one table, stops everything (also on error or Ctrl-C), then runs
 `bench/sandbox.py` if it exists.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import signal
 import subprocess
@@ -49,14 +52,17 @@ def machine() -> str:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    import os
-
     return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
-def run_all(names: list[str], quick: bool) -> list[Row]:
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
+
+
+def run_all(names: list[str], quick: bool, with_peer: bool) -> list[Row]:
     rows: list[Row] = []
-    with running_stack() as stack:
+    with running_stack(with_peer=with_peer) as stack:
         print(f"stack up (logs in {stack.workdir})", flush=True)
         for name in names:
             started = time.monotonic()
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("only", nargs="*", help=f"some of {', '.join(BENCHMARKS)}; default: all")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and samples")
     parser.add_argument("--no-sandbox", action="store_true", help="skip bench/sandbox.py")
+    parser.add_argument("--no-peer", action="store_true", help="without LiteLLM's proxy")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(BENCHMARKS)
     if unknown:
@@ -88,8 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     names = [name for name in BENCHMARKS if not args.only or name in args.only]
     started = time.monotonic()
     print(machine(), flush=True)
-    rows = run_all(names, args.quick)
-    print(f"\n{render(rows)}\n\n({time.monotonic() - started:.0f} s; {' '.join(sys.argv)})")
+    print(f"before: {load()}", flush=True)
+    rows = run_all(names, args.quick, not args.no_peer)
+    print(f"\n{render(rows)}\n")
+    print(f"after: {load()}")
+    print(f"({time.monotonic() - started:.0f} s; {' '.join(sys.argv)})")
     if not args.no_sandbox and not args.only:
         sys.exit(run_sandbox(args.quick))
 

@@ -23,6 +23,7 @@ import bcrypt
 import httpx
 import redis
 
+from bench import cpu, peer
 from tests.support.processes import BIN, ROOT, Process, free_port
 
 DATABASE = os.environ.get("SWITCHYARD_BENCH_DATABASE", "switchyard_bench")
@@ -97,6 +98,8 @@ class BenchStack:
     worker_threads: int = 260
     upstream_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
+    peer_port: int = field(default_factory=free_port)
+    with_peer: bool = True
     processes: dict[str, Process] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -124,8 +127,30 @@ class BenchStack:
         )
         for index in range(self.workers):
             self.start_worker(f"llm{index}", "worker.app", "llm")
+        if self.with_peer:
+            argv = peer.argv(self.workdir, self.peer_port, self.upstream_port)
+            self._start("peer", argv, env=peer.environment(self.env))
         self.wait_ready()
+        if self.with_peer:
+            peer.wait_ready(self.peer_port)
         return self
+
+    def switchyard_pids(self) -> list[int]:
+        return [p.pid for name, p in self.processes.items() if name == "api" or "llm" in name]
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for name, p in self.processes.items() if name.startswith("llm")]
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU used so far: Switchyard's processes, its workers alone, the peer, the stores."""
+        figures = {
+            "switchyard": cpu.group_seconds(self.switchyard_pids()),
+            "workers": cpu.group_seconds(self.worker_pids()),
+            "stores": cpu.named_seconds(cpu.STORES),
+        }
+        if "peer" in self.processes:
+            figures["peer"] = cpu.group_seconds([self.processes["peer"].pid])
+        return figures
 
     def start_worker(self, name: str, app: str, queue: str) -> Process:
         return self._start(
@@ -149,8 +174,8 @@ class BenchStack:
             ],
         )
 
-    def _start(self, name: str, argv: list[str]) -> Process:
-        process = Process(name, argv, self.workdir / f"{name}.log", self.env)
+    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        process = Process(name, argv, self.workdir / f"{name}.log", env or self.env)
         self.processes[name] = process.start()
         return process
 
@@ -188,10 +213,13 @@ class BenchStack:
 
 
 @contextlib.contextmanager
-def running_stack(workers: int = 2) -> Iterator[BenchStack]:
+def running_stack(workers: int = 2, with_peer: bool = True) -> Iterator[BenchStack]:
     """The whole stack for one benchmark run; stopped on exit, error or Ctrl-C."""
     raise_open_files()
-    stack = BenchStack(Path(tempfile.mkdtemp(prefix="switchyard-bench-")), workers=workers)
+    if with_peer:
+        peer.install()
+    workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
+    stack = BenchStack(workdir, workers=workers, with_peer=with_peer)
     try:
         yield stack.start()
     finally:

@@ -5,7 +5,7 @@ they stay queued and their streams idle). Memory is the API process's RSS after 
 are open minus before (same run); `switchyard_active_streams` from /metrics confirms the API
 holds them all, and /health latency is measured before and while they are held.
 
-    .venv/bin/python -m bench.streams [--quick]
+    .venv/bin/python -m bench streams [--quick]
 """
 
 from __future__ import annotations
@@ -136,8 +136,3 @@ async def measure(stack: BenchStack, count: int) -> list[Row]:
 async def run(stack: BenchStack, quick: bool) -> list[Row]:
     return await measure(stack, 2000)
 
-
-if __name__ == "__main__":
-    from bench.run import main
-
-    main(["streams"])

@@ -1,8 +1,9 @@
 """Added time to first token: POST a chat job and read its SSE stream, against a client streaming
-the same upstream directly through the OpenAI SDK. Alternating rounds; medians of per-round
-p50 and p99 differences.
+the same upstream directly through the OpenAI SDK, and beside the same SDK call made through the
+peer gateway (LiteLLM's proxy, bench/peer.py). Alternating rounds; medians of per-round p50 and
+p99 differences.
 
-    .venv/bin/python -m bench.ttft [--quick]
+    .venv/bin/python -m bench ttft [--quick]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 import openai
 
+from bench import peer
 from bench.report import Row, median, ms, percentile
 from bench.stack import BenchStack, auth_header
 from bench.upstream import model_name
@@ -65,60 +67,99 @@ async def _side(call: object, concurrency: int, samples: int) -> list[float]:
     return results
 
 
-async def measure(stack: BenchStack, plan: Plan) -> list[Row]:
-    model = model_name(TOKENS, GAP_MS)
-    limits = httpx.Limits(max_connections=plan.concurrency + 10)
-    sdk = openai.AsyncOpenAI(
-        api_key="sk-bench-local",
-        base_url=f"http://127.0.0.1:{stack.upstream_port}/v1",
+@dataclass
+class Sides:
+    """Per-round (p50, p99) of each side: direct, through Switchyard, through the peer."""
+
+    direct: list[tuple[float, float]]
+    switchyard: list[tuple[float, float]]
+    peer: list[tuple[float, float]]
+
+    @staticmethod
+    def figures(values: list[float]) -> tuple[float, float]:
+        return percentile(values, 50), percentile(values, 99)
+
+
+def _sdk(port: int, key: str, limits: httpx.Limits) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=key,
+        base_url=f"http://127.0.0.1:{port}/v1",
         max_retries=0,
         http_client=httpx.AsyncClient(limits=limits),
     )
+
+
+async def measure(stack: BenchStack, plan: Plan) -> list[Row]:
+    model = model_name(TOKENS, GAP_MS)
+    limits = httpx.Limits(max_connections=plan.concurrency + 10)
+    sdk = _sdk(stack.upstream_port, "sk-bench-local", limits)
+    gateway = _sdk(stack.peer_port, peer.MASTER_KEY, limits) if stack.with_peer else None
     http = httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{stack.api_port}",
         headers=auth_header(),
         limits=limits,
         timeout=60,
     )
+    calls = {
+        "direct": lambda: _direct(sdk, model),
+        "switchyard": lambda: _through_switchyard(http, model),
+    }
+    if gateway is not None:
+        calls["peer"] = lambda: _direct(gateway, model)
+    sides = Sides([], [], [])
     async with sdk, http:
-        await _side(lambda: _direct(sdk, model), plan.concurrency, plan.concurrency)  # warm-up
-        await _side(lambda: _through_switchyard(http, model), plan.concurrency, plan.concurrency)
-        p50s, p99s, bases, cands = [], [], [], []
+        for call in calls.values():  # warm-up: connections, auth cache, imports
+            await _side(call, plan.concurrency, plan.concurrency)
         for _ in range(plan.rounds):
-            base = await _side(lambda: _direct(sdk, model), plan.concurrency, plan.samples)
-            cand = await _side(
-                lambda: _through_switchyard(http, model), plan.concurrency, plan.samples
-            )
-            p50s.append(percentile(cand, 50) - percentile(base, 50))
-            p99s.append(percentile(cand, 99) - percentile(base, 99))
-            bases.append((percentile(base, 50), percentile(base, 99)))
-            cands.append((percentile(cand, 50), percentile(cand, 99)))
-    return _rows(plan, p50s, p99s, bases, cands)
+            for name, call in calls.items():
+                values = await _side(call, plan.concurrency, plan.samples)
+                getattr(sides, name).append(Sides.figures(values))
+        if gateway is not None:
+            await gateway.close()
+    return _rows(plan, sides)
 
 
-def _rows(
-    plan: Plan,
-    p50s: list[float],
-    p99s: list[float],
-    bases: list[tuple[float, float]],
-    cands: list[tuple[float, float]],
-) -> list[Row]:
+def _added(side: list[tuple[float, float]], direct: list[tuple[float, float]], i: int) -> float:
+    return median([s[i] - d[i] for s, d in zip(side, direct, strict=True)])
+
+
+def _rows(plan: Plan, sides: Sides) -> list[Row]:
     name = f"1. TTFT, c={plan.concurrency}"
-    targets = {1: (0.004, 0.012)}.get(plan.concurrency)
+    targets = {1: (0.003, 0.008), 50: (0.025, None)}.get(plan.concurrency, (None, None))
     rows = []
-    for index, (label, added) in enumerate((("p50", p50s), ("p99", p99s))):
-        limit = targets[index] if targets else None
+    for index, label in enumerate(("p50", "p99")):
+        added = _added(sides.switchyard, sides.direct, index)
+        peer_added = _added(sides.peer, sides.direct, index) if sides.peer else None
+        limit = targets[index]
+        target, met = "", None
+        if limit is not None:
+            target = f"<= +{ms(limit)}"
+            met = added <= limit
+            if plan.concurrency == 1 and peer_added is not None:
+                target += ", < LiteLLM"
+                met = met and added < peer_added
+        base = ms(median([d[index] for d in sides.direct]))
         rows.append(
             Row(
                 name,
                 f"TTFT {label} ({plan.rounds}x{plan.samples})",
-                ms(median([b[index] for b in bases])),
-                ms(median([c[index] for c in cands])),
-                f"+{ms(median(added))}",
-                f"<= +{ms(limit)}" if limit else "",
-                median(added) <= limit if limit else None,
+                base,
+                ms(median([c[index] for c in sides.switchyard])),
+                f"+{ms(added)}",
+                target,
+                met,
             )
         )
+        if peer_added is not None:
+            rows.append(
+                Row(
+                    name,
+                    f"TTFT {label}, LiteLLM proxy (peer)",
+                    base,
+                    ms(median([p[index] for p in sides.peer])),
+                    f"+{ms(peer_added)}",
+                )
+            )
     return rows
 
 
@@ -134,8 +175,3 @@ async def run(stack: BenchStack, quick: bool) -> list[Row]:
         rows += await asyncio.wait_for(measure(stack, plan), timeout=300)
     return rows
 
-
-if __name__ == "__main__":
-    from bench.run import main
-
-    main(["ttft"])
