@@ -154,9 +154,13 @@ class SandboxSettings(BaseSettings):
     allow_unsafe: bool = False  # run code without isolation where bwrap cannot (development only)
     enable_network: bool = False  # let an execution ask for a network namespace of its own
     python: str = ""  # absolute interpreter for sandboxed code; found under /usr when empty
-    # Host uid sandboxed code runs as: never root, or RLIMIT_NPROC is ignored and a fork bomb
-    # is unbounded. A worker that is not root can only use its own uid (see docker-compose.yml).
-    uid: int = Field(65534, ge=1)
+    # Host uids sandboxed code runs as, one per job: uid .. uid + uid_count - 1, leased across
+    # the host's workers with lock files in uid_lock_dir (default: <tmp>/switchyard-sandbox-uids).
+    # Never root, or RLIMIT_NPROC is ignored and a fork bomb is unbounded. A worker that is not
+    # root can only use its own uid (see docker-compose.yml): its range is that one uid.
+    uid: int = Field(200_000, ge=1)
+    uid_count: int = Field(1_000, ge=1)
+    uid_lock_dir: str = ""
     tmpfs_size_mb: int = 64  # the writable scratch folder /tmp inside the sandbox
     # Server-side maxima (Judge0's names and units).
     max_cpu_time_limit: float = 15.0

@@ -18,7 +18,7 @@ from worker.context import JobContext, Outcome
 from worker.sandbox import verdicts
 from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Box, Sandbox, classify
-from worker.sandbox.testcases import read_report, run_test
+from worker.sandbox.testcases import run_test
 
 
 async def handle(ctx: JobContext, payload: ExecuteInput) -> Outcome:
@@ -65,16 +65,15 @@ async def _run_program(
         await ctx.emit(OutputEvent(job_id=ctx.job_id, stream=channel, data=text))
 
     outcome = await sandbox.run(box, "run", {}, limits, on_output=stream, stdin=payload.stdin)
-    reported = read_report(outcome.result)
     return ExecuteResult(
         verdict=classify(outcome, limits),
         stdout=outcome.stdout,
         stderr=outcome.stderr,
         exit_code=outcome.exit_code,
         signal=outcome.signal,
-        time=max(reported.cpu or 0.0, outcome.cpu_time),
+        time=outcome.cpu_time,  # the host's accounting, never the sandbox's word
         wall_time=outcome.wall_time,
-        memory=max(reported.maxrss or 0, outcome.memory_kb),
+        memory=outcome.memory_kb,
     )
 
 

@@ -34,12 +34,17 @@ from typing import Any
 
 from shared.settings import SandboxSettings
 from shared.storable import storable_text
+from worker.sandbox import accounting, seccomp
 from worker.sandbox.limits import SandboxLimits
 
 OutputCallback = Callable[[str, str], Awaitable[None]]
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 RESULT_CAP_BYTES = 1 << 20
-RESULT_FD_PLACEHOLDER = "{result_fd}"  # replaced by the number of the result pipe's write end
+# Replaced by the numbers of descriptors each run opens: the result pipe's write end (call and
+# request modes only), the pipe bwrap reads the seccomp filter from, the one it names its init on.
+RESULT_FD_PLACEHOLDER = "{result_fd}"
+SECCOMP_FD_PLACEHOLDER = "{seccomp_fd}"
+INFO_FD_PLACEHOLDER = "{info_fd}"
 # POSIX semaphores (multiprocessing's locks) need a writable /dev/shm; it gets its own small
 # tmpfs, because bwrap's /dev is an uncapped tmpfs (half the host's RAM) and is made read-only.
 SHM_SIZE_BYTES = 16 * 1024 * 1024
@@ -81,7 +86,7 @@ def _system_binds() -> list[str]:
 
 
 def command(
-    box: Path, inner: list[str], limits: SandboxLimits, settings: SandboxSettings
+    box: Path, inner: list[str], limits: SandboxLimits, settings: SandboxSettings, uid: int
 ) -> list[str]:
     """bwrap's argument list around `inner` (the interpreter and the harness's arguments)."""
     network = ["--share-net"] if limits.enable_network and settings.enable_network else []
@@ -93,10 +98,14 @@ def command(
         "--new-session",
         "--cap-drop",
         "ALL",
+        "--seccomp",
+        SECCOMP_FD_PLACEHOLDER,
+        "--info-fd",
+        INFO_FD_PLACEHOLDER,
         "--uid",
-        str(settings.uid),
+        str(uid),
         "--gid",
-        str(settings.uid),
+        str(uid),
         "--hostname",
         "sandbox",
         *_system_binds(),
@@ -197,7 +206,44 @@ def as_user(uid: int | None) -> list[str]:
     return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
-def _spawn(argv: list[str], out_w: int, err_w: int, res_w: int) -> subprocess.Popen[bytes]:
+@dataclass
+class _Pipes:
+    """The descriptors one run opens, and what `argv` says of each."""
+
+    argv: list[str]
+    passed: list[int] = field(default_factory=list)  # to the child; closed here once it runs
+    result: int | None = None  # read ends, ours
+    info: int | None = None
+
+    @classmethod
+    def open(cls, argv: list[str]) -> _Pipes:
+        pipes = cls(argv)
+        if RESULT_FD_PLACEHOLDER in argv:
+            pipes.result = pipes._pipe(RESULT_FD_PLACEHOLDER)
+        if INFO_FD_PLACEHOLDER in argv:
+            pipes.info = pipes._pipe(INFO_FD_PLACEHOLDER)
+        if SECCOMP_FD_PLACEHOLDER in argv:
+            filter_fd = seccomp.descriptor()
+            pipes.passed.append(filter_fd)
+            pipes._replace(SECCOMP_FD_PLACEHOLDER, filter_fd)
+        return pipes
+
+    def _pipe(self, placeholder: str) -> int:
+        read_end, write_end = os.pipe()
+        self.passed.append(write_end)
+        self._replace(placeholder, write_end)
+        return read_end
+
+    def _replace(self, placeholder: str, fd: int) -> None:
+        self.argv = [str(fd) if arg == placeholder else arg for arg in self.argv]
+
+    def close_passed(self) -> None:
+        for fd in self.passed:
+            os.close(fd)
+        self.passed = []
+
+
+def _spawn(argv: list[str], out_w: int, err_w: int, passed: list[int]) -> subprocess.Popen[bytes]:
     # Popen, not asyncio's subprocess: asyncio's child watcher would reap the process and
     # lose its rusage (CPU time, peak memory), which run_process collects with wait4.
     return subprocess.Popen(
@@ -205,7 +251,7 @@ def _spawn(argv: list[str], out_w: int, err_w: int, res_w: int) -> subprocess.Po
         stdin=subprocess.DEVNULL,
         stdout=out_w,
         stderr=err_w,
-        pass_fds=(res_w,),
+        pass_fds=tuple(passed),
         env=MINIMAL_ENV,
         process_group=0,  # its own group, so the wall clock kills everything it started
         close_fds=True,
@@ -218,27 +264,48 @@ async def run_process(
     uid: int | None,
     on_output: OutputCallback | None = None,
 ) -> ProcessOutcome:
-    """Run `argv` (a bwrap command) as the sandbox uid; kill its tree on the wall clock, on too
-    much output, or when cancelled."""
+    """Run `argv` (a bwrap command) as `uid`; kill its tree on the wall clock, on too much
+    output, or when cancelled. Time and memory come from the kernel (worker/sandbox/accounting)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    res_r, res_w = os.pipe()
     started = time.monotonic()
-    argv = [str(res_w) if arg == RESULT_FD_PLACEHOLDER else arg for arg in argv]
-    try:
-        process = _spawn(as_user(uid) + argv, out_w, err_w, res_w)
-        spawner_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    finally:
-        for fd in (out_w, err_w, res_w):
-            os.close(fd)
-    output = _Output(limit=limits.max_output_size * 1024, on_output=on_output)
-    readers = [
-        asyncio.ensure_future(output.read("stdout", await _reader(out_r))),
-        asyncio.ensure_future(output.read("stderr", await _reader(err_r))),
-    ]
-    result_reader = await _reader(res_r)
-    reaped = asyncio.ensure_future(_reap(process.pid))
-    outcome = ProcessOutcome()
+    pipes = _Pipes.open(argv)
+    with accounting.Subreaper():
+        try:
+            process = _spawn(as_user(uid) + pipes.argv, out_w, err_w, pipes.passed)
+            spawner_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+            pipes.close_passed()
+        output = _Output(limit=limits.max_output_size * 1024, on_output=on_output)
+        readers = [
+            asyncio.ensure_future(output.read("stdout", await _reader(out_r))),
+            asyncio.ensure_future(output.read("stderr", await _reader(err_r))),
+        ]
+        result_reader = await _reader(pipes.result) if pipes.result is not None else None
+        outcome = ProcessOutcome()
+        status, usage = await _run(process, output, limits, outcome)
+        init_usage = await _init_usage(pipes.info)
+    outcome.wall_time = round(time.monotonic() - started, 4)
+    for task in readers:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)
+    if result_reader is not None:
+        outcome.result = await result_reader.read(RESULT_CAP_BYTES + 1)
+    _settle_status(outcome, status, output)
+    _settle_usage(outcome, init_usage or usage, spawner_kb if init_usage is None else 0)
+    return outcome
+
+
+async def _run(
+    process: subprocess.Popen[bytes],
+    output: _Output,
+    limits: SandboxLimits,
+    outcome: ProcessOutcome,
+) -> tuple[int, Any]:
+    """Wait for the process (killing its tree on a limit or a cancel); its status and rusage."""
+    reaped = asyncio.ensure_future(accounting.reap(process.pid))
     try:
         outcome.timed_out, outcome.output_exceeded = await _watch(
             reaped, output.exceeded, limits.wall_time_limit, process.pid
@@ -250,36 +317,17 @@ async def run_process(
             _kill(process.pid)
             await asyncio.shield(reaped)
             process.returncode = -9
-    outcome.wall_time = round(time.monotonic() - started, 4)
-    for task in readers:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 2)
-    outcome.result = await result_reader.read(RESULT_CAP_BYTES)
-    _settle_status(outcome, status, usage, output, spawner_kb)
-    return outcome
+    return status, usage
 
 
-async def _reap(pid: int) -> tuple[int, int, Any]:
-    """wait4 (which returns the rusage) once a pidfd says the process exited: no thread hop
-    per execution. Where pidfds are missing (Linux < 5.3), a thread blocks in wait4."""
+async def _init_usage(info_fd: int | None) -> Any | None:
+    if info_fd is None:
+        return None
     try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:
-        return await asyncio.to_thread(os.wait4, pid, 0)
-    loop = asyncio.get_running_loop()
-    exited: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(pidfd, readable)
-    try:
-        await exited
+        pid = accounting.child_pid(info_fd)
     finally:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
-    return os.wait4(pid, 0)  # noqa: ASYNC222 - the pidfd said it exited: this returns at once
+        os.close(info_fd)
+    return await accounting.reap_init(pid) if pid is not None else None
 
 
 async def _watch(
@@ -299,9 +347,7 @@ async def _watch(
     return capped not in done, capped in done
 
 
-def _settle_status(
-    outcome: ProcessOutcome, status: int, usage: object, output: _Output, spawner_kb: int
-) -> None:
+def _settle_status(outcome: ProcessOutcome, status: int, output: _Output) -> None:
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         outcome.signal = -code
@@ -309,10 +355,14 @@ def _settle_status(
         outcome.signal = code - 128
     else:
         outcome.exit_code = code
-    outcome.cpu_time = round(usage.ru_utime + usage.ru_stime, 4)  # type: ignore[attr-defined]
-    # A vfork child inherits its parent's peak RSS at exec: the tree's peak as the host sees it
-    # means something only above the worker's own (else 0, and the harness's figure stands).
-    peak = int(usage.ru_maxrss)  # type: ignore[attr-defined]
-    outcome.memory_kb = peak if peak > spawner_kb else 0
     outcome.stdout = "".join(output.text["stdout"])
     outcome.stderr = "".join(output.text["stderr"])
+
+
+def _settle_usage(outcome: ProcessOutcome, usage: Any, spawner_kb: int) -> None:
+    """CPU seconds and peak KB from a wait4 rusage. Without bwrap's init (unsafe mode), the
+    process is a vfork child of the worker and inherits its peak RSS at exec: its own peak
+    means something only above the worker's (`spawner_kb`), else it is 0."""
+    outcome.cpu_time = round(usage.ru_utime + usage.ru_stime, 4)
+    peak = int(usage.ru_maxrss)
+    outcome.memory_kb = peak if peak > spawner_kb else 0

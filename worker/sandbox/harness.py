@@ -1,9 +1,12 @@
 """Runs INSIDE the sandbox (standard library only, `python -I -S`): sets the limits, then runs
 the submission in one of three modes and, for calls, reports the outcome as one JSON line on
-fd 3. It reports what happened, never whether it was right: expected values never enter the
-sandbox, so a submission cannot forge a pass.
+the result pipe. It reports what happened, never whether it was right: expected values never
+enter the sandbox, so a submission cannot forge a pass. Nor time or memory: the host takes
+those from the kernel. A program runs in this process and can write on the result pipe
+itself, so the host treats the line as the program's own answer: untrusted, validated. A plain
+run gets no result pipe at all.
 
-    harness.py run     SPEC FD   # the program as __main__, stdin from the box
+    harness.py run     SPEC      # the program as __main__, stdin from the box
     harness.py call    SPEC FD   # import it, call spec["function"](*args, **kwargs)
     harness.py request SPEC FD   # import it, call the @endpoint handler for method and path
 
@@ -21,7 +24,7 @@ import resource
 import sys
 
 CODE = "/box/code.py"  # replaced by spec["code_path"]
-RESULT_FD = 3  # replaced by argv[3]: the write end of the host's result pipe
+RESULT_FD = -1  # replaced by argv[3] in call and request modes: the host's result pipe
 MEMORY_ERROR_EXIT = 101
 FILE_SIZE_EXIT = 102
 NOFILE = 64
@@ -115,7 +118,8 @@ def request(spec):
 def main():
     global RESULT_FD
     mode, spec_path = sys.argv[1], sys.argv[2]
-    RESULT_FD = int(sys.argv[3])
+    if len(sys.argv) > 3:
+        RESULT_FD = int(sys.argv[3])
     with open(spec_path, "rb") as handle:
         spec = marshal.load(handle)
     global CODE
@@ -144,15 +148,6 @@ def main():
         return 1
 
 
-def report_usage():
-    """CPU and peak memory as this process saw them (bwrap hides the tree from the host)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    maxrss = max(own.ru_maxrss, children.ru_maxrss)
-    write_result(f'{{"usage": {{"cpu": {round(cpu, 4)!r}, "maxrss": {maxrss}}}}}')
-
-
 if __name__ == "__main__":
     status = main()
     try:
@@ -160,5 +155,4 @@ if __name__ == "__main__":
         sys.stderr.flush()
     except BaseException:
         pass  # a closed or full pipe: the output cap is the host's business
-    report_usage()
     os._exit(status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import marshal
@@ -18,7 +19,7 @@ from shared.errors import SandboxUnavailable
 from shared.logging import get_logger
 from shared.schemas.execute import Verdict
 from shared.settings import SandboxSettings
-from worker.sandbox import verdicts
+from worker.sandbox import probe, verdicts
 from worker.sandbox.bwrap import (
     RESULT_FD_PLACEHOLDER,
     OutputCallback,
@@ -28,6 +29,7 @@ from worker.sandbox.bwrap import (
     run_process,
 )
 from worker.sandbox.limits import SandboxLimits
+from worker.sandbox.uids import UidPool
 
 log = get_logger(__name__)
 HARNESS = Path(__file__).with_name("harness.py")
@@ -35,10 +37,13 @@ HARNESS = Path(__file__).with_name("harness.py")
 
 @dataclass
 class Box:
-    """A host folder bound read-only at /box: the code, the harness, specs and stdin files."""
+    """A host folder bound read-only at /box: the code, the harness, specs and stdin files.
+    Isolated, it and its files belong to the job's own uid, mode 0700/0400: no other job (nor
+    any other unprivileged user of the host) can list or read them."""
 
     path: Path
     isolated: bool
+    uid: int | None = None  # the job's uid (None: unsafe mode, the worker's own)
     harness: str = ""  # what the interpreter runs, as seen from where it runs
     _files: int = 0
 
@@ -48,10 +53,19 @@ class Box:
     def add(self, content: str | bytes, suffix: str) -> str:
         self._files += 1
         name = f"f{self._files}{suffix}"
-        data = content.encode() if isinstance(content, str) else content
-        (self.path / name).write_bytes(data)
-        os.chmod(self.path / name, 0o644)
+        self.write(name, content.encode() if isinstance(content, str) else content)
         return self.inside(name)
+
+    def write(self, name: str, data: bytes) -> None:
+        target = self.path / name
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
+        with open(fd, "wb") as handle:
+            handle.write(data)
+        self._own(target)
+
+    def _own(self, target: Path) -> None:
+        if self.uid is not None and self.uid != os.geteuid():
+            os.chown(target, self.uid, self.uid)
 
 
 def compiled_harness(python: str, filename: str) -> bytes | None:
@@ -83,11 +97,24 @@ def classify(outcome: ProcessOutcome, limits: SandboxLimits) -> Verdict:
     return verdicts.ACCEPTED
 
 
+def probe_at_start(settings: SandboxSettings) -> probe.ProbeResult:
+    """The self-test a sandbox worker runs before it takes a job; its pool inherits the result."""
+    result = asyncio.run(probe.run(Sandbox(settings)))
+    probe.remember(result)
+    return result
+
+
 class Sandbox:
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
-        self._isolated: bool | None = None
+        self.uids = UidPool(settings.uid, settings.uid_count, settings.uid_lock_dir)
+        started = probe.at_start()  # the worker's probe at start, when it ran one
+        self.probed: probe.ProbeResult | None = started
         self._harness: dict[bool, bytes | None] = {}  # compiled once per interpreter choice
+
+    @property
+    def _isolated(self) -> bool | None:
+        return None if self.probed is None else self.probed.isolated
 
     @property
     def python(self) -> str:
@@ -96,51 +123,34 @@ class Sandbox:
         return find_python(self.settings.python)
 
     async def ensure_available(self) -> None:
-        """Refuse to run code where bubblewrap cannot isolate, unless unsafe mode is on."""
-        if self._isolated is None:
-            self._isolated = await self._probe()
-        if not self._isolated and not self.settings.allow_unsafe:
+        """Refuse to run code where the sandbox cannot isolate, unless unsafe mode is on."""
+        if self.probed is None:
+            self.probed = await probe.run(self)
+        if not self.probed.isolated and not self.settings.allow_unsafe:
             raise SandboxUnavailable(
-                "this worker cannot isolate code (bubblewrap is missing or user namespaces are "
-                "blocked); execution is refused. Set SANDBOX_ALLOW_UNSAFE=true only on a "
-                "development machine."
+                f"this worker cannot isolate code ({self.probed.detail}); execution is "
+                "refused. Set SANDBOX_ALLOW_UNSAFE=true only on a development machine."
             )
-        if not self._isolated:
+        if not self.probed.isolated:
             log.warning("sandbox.UNSAFE", detail="running code WITHOUT isolation")
 
-    async def _probe(self) -> bool:
-        if shutil.which("bwrap") is None:
-            return False
-        if os.geteuid() not in (0, self.settings.uid):
-            # Only root may switch uids: a worker running as uid N needs SANDBOX_UID=N.
-            log.warning("sandbox.uid_unreachable", worker_uid=os.geteuid(), uid=self.settings.uid)
-        try:
-            with self.box("pass") as box:
-                outcome = await self.run(box, "run", {}, SandboxLimits(wall_time_limit=10))
-        except (OSError, FileNotFoundError) as exc:
-            log.warning("sandbox.probe_failed", error=str(exc))
-            return False
-        if outcome.exit_code != 0:
-            log.warning("sandbox.probe_failed", stderr=outcome.stderr[-500:])
-        return outcome.exit_code == 0
-
     @contextlib.contextmanager
-    def box(self, code: str) -> Iterator[Box]:
-        path = Path(tempfile.mkdtemp(prefix="switchyard-box-"))
-        try:
-            os.chmod(path, 0o755)
-            box = Box(path, isolated=self._isolated is not False)
-            files = {"code.py": code.encode(), "harness.py": HARNESS.read_bytes()}
+    def box(self, code: str, isolated: bool | None = None) -> Iterator[Box]:
+        """A box for `code`, under a uid leased for as long as the box lives."""
+        isolated = self._isolated is not False if isolated is None else isolated
+        with contextlib.ExitStack() as stack:
+            uid = stack.enter_context(self.uids.lease()) if isolated else None
+            path = Path(tempfile.mkdtemp(prefix="switchyard-box-"))  # 0700
+            stack.callback(shutil.rmtree, path, ignore_errors=True)
+            box = Box(path, isolated=isolated, uid=uid)
+            box._own(path)
             compiled = self._compiled_harness(box)
+            box.write("code.py", code.encode())
+            box.write("harness.py", HARNESS.read_bytes())  # the source, for tracebacks' lines
             if compiled is not None:
-                files["harness.pyc"] = compiled  # the source stays for tracebacks' lines
-            for name, data in files.items():
-                (path / name).write_bytes(data)
-                os.chmod(path / name, 0o644)
+                box.write("harness.pyc", compiled)
             box.harness = box.inside("harness.pyc" if compiled else "harness.py")
             yield box
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
 
     def _compiled_harness(self, box: Box) -> bytes | None:
         if box.isolated not in self._harness:
@@ -165,7 +175,11 @@ class Sandbox:
         }
         # marshal, not JSON: the harness would pay ~5 ms a start importing json (and re).
         spec_path = box.add(marshal.dumps(full, 4), ".spec")
-        harness = [self.python, "-I", "-S", box.harness, mode, spec_path, RESULT_FD_PLACEHOLDER]
-        argv = command(box.path, harness, limits, self.settings) if box.isolated else harness
-        uid = self.settings.uid if box.isolated else None
-        return await run_process(argv, limits, uid, on_output)
+        harness = [self.python, "-I", "-S", box.harness, mode, spec_path]
+        if mode != "run":  # a plain run reports nothing: it gets no result pipe at all
+            harness.append(RESULT_FD_PLACEHOLDER)
+        if not box.isolated:
+            return await run_process(harness, limits, None, on_output)
+        assert box.uid is not None
+        argv = command(box.path, harness, limits, self.settings, box.uid)
+        return await run_process(argv, limits, box.uid, on_output)

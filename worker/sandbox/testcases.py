@@ -5,13 +5,14 @@ expected status and body. Expected values never enter the sandbox."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.schemas.execute import CallTest, RequestTest, StdinTest, TestCase, TestVerdict, Verdict
 from shared.storable import storable
 from worker.sandbox import verdicts
-from worker.sandbox.bwrap import ProcessOutcome
+from worker.sandbox.bwrap import RESULT_CAP_BYTES, ProcessOutcome
 from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Box, Sandbox, classify
 
@@ -19,28 +20,61 @@ DETAIL_CHARS = 10_000
 Kind = Literal["stdin", "call", "request"]
 
 
+REPORT_KEYS = frozenset({"value", "error", "status", "body"})
+MAX_DEPTH = 200  # of a reported value: deeper is refused, as the API refuses deep input
+
+
 @dataclass
 class Reported:
-    """What the harness wrote on the result pipe: the call's outcome, and its own usage."""
+    """The harness's answer for a call or request, as the host believes it: the program runs in
+    the harness's process and can write on the result pipe too, so the line is the program's
+    own output, parsed as untrusted input."""
 
-    outcome: dict[str, Any] | None
-    cpu: float | None
-    maxrss: int | None
+    outcome: dict[str, Any] | None = None
+    malformed: str | None = None  # why the report cannot be used, when it cannot
 
 
 def read_report(raw: bytes) -> Reported:
-    reported = Reported(None, None, None)
-    for line in raw.decode(errors="replace").splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and isinstance(item.get("usage"), dict):
-            reported.cpu = item["usage"].get("cpu")
-            reported.maxrss = item["usage"].get("maxrss")
-        elif isinstance(item, dict):
-            reported.outcome = item
-    return reported
+    """One JSON object line, at most RESULT_CAP_BYTES, of the harness's keys and types, finite
+    numbers only (NaN, Infinity and overflowing floats become their text), not too deep."""
+    if not raw:
+        return Reported()
+    if len(raw) > RESULT_CAP_BYTES:
+        return Reported(malformed=f"the report is larger than {RESULT_CAP_BYTES} bytes")
+    lines = raw.rstrip(b"\n").split(b"\n")
+    if len(lines) != 1:
+        return Reported(malformed=f"{len(lines)} report lines where the harness writes one")
+    try:
+        item = json.loads(lines[0], parse_float=_finite, parse_constant=str)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return Reported(malformed=f"the report is not JSON ({type(exc).__name__})")
+    if not isinstance(item, dict) or not set(item) <= REPORT_KEYS:
+        return Reported(malformed="the report is not the harness's object")
+    if not isinstance(item.get("error", ""), str) or type(item.get("status", 0)) is not int:
+        return Reported(malformed="the report's fields have the wrong types")
+    if _depth(item) > MAX_DEPTH:
+        return Reported(malformed=f"the reported value is nested deeper than {MAX_DEPTH}")
+    return Reported(outcome=storable(item))
+
+
+def _finite(text: str) -> float | str:
+    number = float(text)
+    return number if math.isfinite(number) else text
+
+
+def _depth(value: Any) -> int:
+    deepest, level = 0, [value]
+    while level:
+        deepest += 1
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if deepest > MAX_DEPTH:
+            break
+    return deepest
 
 
 def normalized(value: Any) -> Any:
@@ -72,11 +106,6 @@ async def run_test(
     return _value_verdict(index, "request", outcome, limits, expected)
 
 
-def _measured(outcome: ProcessOutcome, reported: Reported) -> tuple[float, int]:
-    cpu = reported.cpu if reported.cpu is not None else outcome.cpu_time
-    return round(max(cpu, outcome.cpu_time), 4), max(reported.maxrss or 0, outcome.memory_kb)
-
-
 def _stdin_verdict(
     index: int, test: StdinTest, outcome: ProcessOutcome, limits: SandboxLimits
 ) -> TestVerdict:
@@ -85,7 +114,6 @@ def _stdin_verdict(
         outcome.stdout, test.expected_output, test.compare
     ):
         verdict = verdicts.WRONG_ANSWER
-    time, memory = _measured(outcome, read_report(outcome.result))
     details = {
         "stdout": outcome.stdout[:DETAIL_CHARS],
         "stderr": outcome.stderr[-DETAIL_CHARS:],
@@ -93,7 +121,7 @@ def _stdin_verdict(
         "exit_code": outcome.exit_code,
         "signal": outcome.signal,
     }
-    return _verdict(index, "stdin", verdict, time, memory, details)
+    return _verdict(index, "stdin", verdict, outcome, details)
 
 
 def _value_verdict(
@@ -106,7 +134,11 @@ def _value_verdict(
         "expected": expected.get("value", expected),
         "stderr": outcome.stderr[-DETAIL_CHARS:],
     }
-    if "error" in answer:
+    if reported.malformed is not None:
+        details["error"] = f"the program's report was malformed: {reported.malformed}"
+        if verdict == verdicts.ACCEPTED:
+            verdict = verdicts.RUNTIME_OTHER
+    elif "error" in answer:
         details["error"] = str(answer["error"])[:DETAIL_CHARS]
         if verdict == verdicts.ACCEPTED:
             verdict = verdicts.RUNTIME_NZEC
@@ -118,24 +150,23 @@ def _value_verdict(
             details["error"] = "the program ended without an answer"
         elif normalized(actual) != expected:
             verdict = verdicts.WRONG_ANSWER
-    time, memory = _measured(outcome, reported)
-    return _verdict(index, kind, verdict, time, memory, details)
+    return _verdict(index, kind, verdict, outcome, details)
 
 
 def _verdict(
     index: int,
     kind: Literal["stdin", "call", "request"],
     verdict: Verdict,
-    time: float,
-    memory: int,
+    outcome: ProcessOutcome,
     details: dict[str, Any],
 ) -> TestVerdict:
+    """The test's verdict, with the time and memory the host accounted (never the sandbox's)."""
     return TestVerdict(
         index=index,
         kind=kind,
         verdict=verdict,
         passed=verdict == verdicts.ACCEPTED,
-        time=time,
-        memory=memory,
+        time=outcome.cpu_time,
+        memory=outcome.memory_kb,
         details=storable(details),  # judged on the raw values above, stored clean
     )

@@ -23,9 +23,11 @@ from worker.handlers import execute
 from worker.sandbox.runner import Sandbox
 
 SECRET = "planted-secret-" + uuid.uuid4().hex
-# A uid of this session's own, so another test run's sandboxes (the default uid) on the same
-# host never count as ours; sandboxed code cannot change its uid, so none of ours can hide.
-SANDBOX_UID = 61000 + os.getpid() % 4000
+# A uid range of this session's own, so another test run's sandboxes (the default range) on the
+# same host never count as ours; sandboxed code cannot change its uid, so none of ours can hide.
+SANDBOX_UID_COUNT = 16
+SANDBOX_UID = 300_000 + (os.getpid() % 4000) * SANDBOX_UID_COUNT
+SANDBOX_UIDS = range(SANDBOX_UID, SANDBOX_UID + SANDBOX_UID_COUNT)
 
 
 @dataclass
@@ -68,7 +70,7 @@ def sandbox_processes() -> list[str]:
             continue
         if zombie:
             continue
-        if owner == SANDBOX_UID:
+        if owner in SANDBOX_UIDS:
             found.append(f"{entry.name}: {command}")
     return found
 
@@ -97,7 +99,7 @@ def planted_secret() -> str:
 
 @pytest.fixture
 def execute_code(planted_secret: str):  # type: ignore[no-untyped-def]
-    sandbox = Sandbox(SandboxSettings(uid=SANDBOX_UID))
+    sandbox = Sandbox(SandboxSettings(uid=SANDBOX_UID, uid_count=SANDBOX_UID_COUNT))
     before = sandbox_processes()
 
     async def run(code: str, **fields: Any) -> Run:

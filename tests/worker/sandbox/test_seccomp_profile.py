@@ -68,7 +68,7 @@ from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Sandbox, classify
 
 async def execute():
-    sandbox = Sandbox(SandboxSettings(uid=uid, allow_unsafe=False))
+    sandbox = Sandbox(SandboxSettings(uid=uid, uid_count=1, allow_unsafe=False))
     await sandbox.ensure_available()  # raises if bwrap cannot isolate under this profile
     limits = SandboxLimits(wall_time_limit=10)
     with sandbox.box("import os\nprint('ran as', os.getuid())") as box:
