@@ -31,6 +31,11 @@ def workers(queue: str) -> str:
     return f"switchyard:workers:{queue}"
 
 
+def sandbox_probes() -> str:
+    """Hash of sandbox worker hostname -> its isolation probe at start, refreshed per heartbeat."""
+    return "switchyard:sandbox:probes"
+
+
 def rate_limit(scope: str, subject: str) -> str:
     return f"switchyard:ratelimit:{scope}:{subject}"
 

@@ -177,6 +177,15 @@ class _Output:
             self.text[stream].append(tail)
 
 
+async def _collect(pipe: asyncio.StreamReader) -> bytes:
+    """What the result pipe carried, up to one byte past the cap (so an oversized report shows);
+    the rest is drained and dropped, so a writer never blocks on a full pipe."""
+    kept = bytearray()
+    while chunk := await pipe.read(_READ_SIZE):
+        kept += chunk[: max(RESULT_CAP_BYTES + 1 - len(kept), 0)]
+    return bytes(kept)
+
+
 async def _reader(fd: int) -> asyncio.StreamReader:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=RESULT_CAP_BYTES)
@@ -283,7 +292,9 @@ async def run_process(
             asyncio.ensure_future(output.read("stdout", await _reader(out_r))),
             asyncio.ensure_future(output.read("stderr", await _reader(err_r))),
         ]
-        result_reader = await _reader(pipes.result) if pipes.result is not None else None
+        result = None
+        if pipes.result is not None:
+            result = asyncio.ensure_future(_collect(await _reader(pipes.result)))
         outcome = ProcessOutcome()
         status, usage = await _run(process, output, limits, outcome)
         init_usage = await _init_usage(pipes.info)
@@ -291,8 +302,9 @@ async def run_process(
     for task in readers:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 2)
-    if result_reader is not None:
-        outcome.result = await result_reader.read(RESULT_CAP_BYTES + 1)
+    if result is not None:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            outcome.result = await asyncio.wait_for(result, 2)
     _settle_status(outcome, status, output)
     _settle_usage(outcome, init_usage or usage, spawner_kb if init_usage is None else 0)
     return outcome

@@ -87,7 +87,7 @@ async def test_endpoint_tests_pass_and_fail(execute_code) -> None:  # type: igno
 
 async def test_a_cheating_program_cannot_forge_a_pass(execute_code) -> None:  # type: ignore[no-untyped-def]
     # It can write on the result pipe too, but the expected value never enters the sandbox,
-    # so whatever it claims is judged like a return value.
+    # and a second line beside the harness's own is a forged report: the program's failure.
     cheat = (
         "import os, json\n"
         "for fd in os.listdir('/proc/self/fd'):\n"
@@ -96,7 +96,8 @@ async def test_a_cheating_program_cannot_forge_a_pass(execute_code) -> None:  # 
         "def answer():\n    return 1\n"
     )
     run = await execute_code(cheat, tests=[{"call": {"function": "answer"}, "expected": 2}])
-    assert _kinds(run) == [(0, "Wrong Answer")]
+    assert _kinds(run) == [(0, "Runtime Error (Other)")]
+    assert "report was malformed" in run.result["tests"][0]["details"]["error"]
 
 
 async def test_answers_postgres_cannot_store_are_judged_then_replaced(execute_code) -> None:  # type: ignore[no-untyped-def]
