@@ -102,7 +102,9 @@ class Stack:
             ],
         )
 
-    def start_worker(self, queue: str = "llm", concurrency: int = 16) -> Process:
+    def start_worker(
+        self, queue: str = "llm", concurrency: int = 16, env: dict[str, str] | None = None
+    ) -> Process:
         self._workers_started += 1
         name = f"worker-{queue}-{self._workers_started}"
         pool = ["--pool", "threads"] if queue == "llm" else ["--pool", "prefork"]
@@ -124,6 +126,7 @@ class Stack:
                 "--without-gossip",
                 "-E",
             ],
+            env,
         )
 
     def start_beat(self) -> Process:
