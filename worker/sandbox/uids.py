@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import random
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,12 @@ class UidPool:
         if self.count == 1:
             yield self.first  # a single uid is shared: nothing to lease
             return
-        self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._check_lock_dir()
         start = random.randrange(self.count)  # spread leases: fewer collisions to step over
         for offset in range(self.count):
             uid = self.first + (start + offset) % self.count
-            fd = os.open(self.lock_dir / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            fd = os.open(self.lock_dir / str(uid), flags, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -57,3 +59,11 @@ class UidPool:
                 os.close(fd)  # releases the lock
             return
         raise SandboxError(f"all {self.count} sandbox uids are in use on this host")
+
+    def _check_lock_dir(self) -> None:
+        """The lock folder is ours alone: a folder someone else planted (under a shared /tmp)
+        could hold every lease or point a lock file elsewhere."""
+        self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = self.lock_dir.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise SandboxError(f"{self.lock_dir} is not a folder of this worker's alone (0700)")
