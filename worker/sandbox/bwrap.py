@@ -3,9 +3,11 @@
 The traps DESIGN.md lists, and what answers each here:
 - bwrap keeps the environment it was started with (readable at /proc/1/environ inside): it is
   started with a minimal environment, and `--clearenv` sets the child's.
-- RLIMIT_NPROC is ignored for root: bwrap is started as an unprivileged host uid
-  (`SANDBOX_UID`, dropped to by setpriv), so the process cap (set by the harness) holds and a
-  fork bomb is bounded.
+- RLIMIT_NPROC is ignored for root: bwrap is started as the job's unprivileged host uid (one
+  per job, from the `SANDBOX_UID` range, dropped to by setpriv), so the process cap (set by the
+  harness) holds and a fork bomb is bounded.
+- Outside Docker there is no syscall filter: bwrap applies the sandbox's own (`--seccomp`,
+  worker/sandbox/seccomp.py) on every host.
 - RLIMIT_CPU is per process: the process cap bounds how many can spin, and the wall clock kills
   the whole tree (pid namespace + --die-with-parent) regardless.
 - `-c` fails past ~128 KiB: the code is a file in a read-only bind; results come back on a pipe.
@@ -34,17 +36,18 @@ from typing import Any
 
 from shared.settings import SandboxSettings
 from shared.storable import storable_text
-from worker.sandbox import accounting, seccomp
+from worker.sandbox import accounting
 from worker.sandbox.limits import SandboxLimits
+from worker.sandbox.pipes import (
+    INFO_FD_PLACEHOLDER,
+    RESULT_CAP_BYTES,
+    SECCOMP_FD_PLACEHOLDER,
+    RunPipes,
+    collect,
+)
 
 OutputCallback = Callable[[str, str], Awaitable[None]]
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-RESULT_CAP_BYTES = 1 << 20
-# Replaced by the numbers of descriptors each run opens: the result pipe's write end (call and
-# request modes only), the pipe bwrap reads the seccomp filter from, the one it names its init on.
-RESULT_FD_PLACEHOLDER = "{result_fd}"
-SECCOMP_FD_PLACEHOLDER = "{seccomp_fd}"
-INFO_FD_PLACEHOLDER = "{info_fd}"
 # POSIX semaphores (multiprocessing's locks) need a writable /dev/shm; it gets its own small
 # tmpfs, because bwrap's /dev is an uncapped tmpfs (half the host's RAM) and is made read-only.
 SHM_SIZE_BYTES = 16 * 1024 * 1024
@@ -177,15 +180,6 @@ class _Output:
             self.text[stream].append(tail)
 
 
-async def _collect(pipe: asyncio.StreamReader) -> bytes:
-    """What the result pipe carried, up to one byte past the cap (so an oversized report shows);
-    the rest is drained and dropped, so a writer never blocks on a full pipe."""
-    kept = bytearray()
-    while chunk := await pipe.read(_READ_SIZE):
-        kept += chunk[: max(RESULT_CAP_BYTES + 1 - len(kept), 0)]
-    return bytes(kept)
-
-
 async def _reader(fd: int) -> asyncio.StreamReader:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=RESULT_CAP_BYTES)
@@ -215,43 +209,6 @@ def as_user(uid: int | None) -> list[str]:
     return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
 
 
-@dataclass
-class _Pipes:
-    """The descriptors one run opens, and what `argv` says of each."""
-
-    argv: list[str]
-    passed: list[int] = field(default_factory=list)  # to the child; closed here once it runs
-    result: int | None = None  # read ends, ours
-    info: int | None = None
-
-    @classmethod
-    def open(cls, argv: list[str]) -> _Pipes:
-        pipes = cls(argv)
-        if RESULT_FD_PLACEHOLDER in argv:
-            pipes.result = pipes._pipe(RESULT_FD_PLACEHOLDER)
-        if INFO_FD_PLACEHOLDER in argv:
-            pipes.info = pipes._pipe(INFO_FD_PLACEHOLDER)
-        if SECCOMP_FD_PLACEHOLDER in argv:
-            filter_fd = seccomp.descriptor()
-            pipes.passed.append(filter_fd)
-            pipes._replace(SECCOMP_FD_PLACEHOLDER, filter_fd)
-        return pipes
-
-    def _pipe(self, placeholder: str) -> int:
-        read_end, write_end = os.pipe()
-        self.passed.append(write_end)
-        self._replace(placeholder, write_end)
-        return read_end
-
-    def _replace(self, placeholder: str, fd: int) -> None:
-        self.argv = [str(fd) if arg == placeholder else arg for arg in self.argv]
-
-    def close_passed(self) -> None:
-        for fd in self.passed:
-            os.close(fd)
-        self.passed = []
-
-
 def _spawn(argv: list[str], out_w: int, err_w: int, passed: list[int]) -> subprocess.Popen[bytes]:
     # Popen, not asyncio's subprocess: asyncio's child watcher would reap the process and
     # lose its rusage (CPU time, peak memory), which run_process collects with wait4.
@@ -275,14 +232,19 @@ async def run_process(
 ) -> ProcessOutcome:
     """Run `argv` (a bwrap command) as `uid`; kill its tree on the wall clock, on too much
     output, or when cancelled. Time and memory come from the kernel (worker/sandbox/accounting)."""
+    pipes = RunPipes.open(argv)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     started = time.monotonic()
-    pipes = _Pipes.open(argv)
     with accounting.Subreaper():
         try:
             process = _spawn(as_user(uid) + pipes.argv, out_w, err_w, pipes.passed)
             spawner_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        except BaseException:
+            for fd in (out_r, err_r, pipes.result, pipes.info):
+                if fd is not None:
+                    os.close(fd)
+            raise
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -294,10 +256,12 @@ async def run_process(
         ]
         result = None
         if pipes.result is not None:
-            result = asyncio.ensure_future(_collect(await _reader(pipes.result)))
+            result = asyncio.ensure_future(collect(await _reader(pipes.result)))
         outcome = ProcessOutcome()
-        status, usage = await _run(process, output, limits, outcome)
-        init_usage = await _init_usage(pipes.info)
+        try:
+            status, usage = await _run(process, output, limits, outcome)
+        finally:  # cancelled too: bwrap's init is ours to reap, or it stays a zombie
+            init_usage = await asyncio.shield(_init_usage(pipes.info))
     outcome.wall_time = round(time.monotonic() - started, 4)
     for task in readers:
         with contextlib.suppress(asyncio.CancelledError):

@@ -21,7 +21,6 @@ from shared.schemas.execute import Verdict
 from shared.settings import SandboxSettings
 from worker.sandbox import probe, verdicts
 from worker.sandbox.bwrap import (
-    RESULT_FD_PLACEHOLDER,
     OutputCallback,
     ProcessOutcome,
     command,
@@ -29,6 +28,7 @@ from worker.sandbox.bwrap import (
     run_process,
 )
 from worker.sandbox.limits import SandboxLimits
+from worker.sandbox.pipes import RESULT_FD_PLACEHOLDER
 from worker.sandbox.uids import UidPool
 
 log = get_logger(__name__)

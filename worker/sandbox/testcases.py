@@ -12,8 +12,9 @@ from typing import Any, Literal
 from shared.schemas.execute import CallTest, RequestTest, StdinTest, TestCase, TestVerdict, Verdict
 from shared.storable import storable
 from worker.sandbox import verdicts
-from worker.sandbox.bwrap import RESULT_CAP_BYTES, ProcessOutcome
+from worker.sandbox.bwrap import ProcessOutcome
 from worker.sandbox.limits import SandboxLimits
+from worker.sandbox.pipes import RESULT_CAP_BYTES
 from worker.sandbox.runner import Box, Sandbox, classify
 
 DETAIL_CHARS = 10_000

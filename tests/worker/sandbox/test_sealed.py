@@ -5,6 +5,7 @@ program runs through the real sandbox (bwrap, the filter, setpriv, the harness).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import json
@@ -19,7 +20,12 @@ import pytest
 from shared.errors import SandboxUnavailable
 from shared.schemas.execute import CallTest
 from shared.settings import SandboxSettings
-from tests.worker.sandbox.conftest import SANDBOX_UID, SANDBOX_UIDS
+from tests.worker.sandbox.conftest import (
+    SANDBOX_UID,
+    SANDBOX_UIDS,
+    eventually,
+    sandbox_processes,
+)
 from worker.sandbox.limits import SandboxLimits
 from worker.sandbox.runner import Sandbox
 from worker.sandbox.testcases import read_report, run_test
@@ -273,3 +279,37 @@ async def test_a_worker_that_cannot_isolate_refuses_with_the_reason() -> None:
     with pytest.raises(SandboxUnavailable, match=r"cannot isolate code .*bubblewrap failed"):
         await sandbox.ensure_available()
     assert sandbox.probed is not None and not sandbox.probed.isolated
+
+
+def _our_sandbox_zombies() -> list[str]:
+    """Exited sandbox processes (bwrap's init above all) left unreaped as children of this
+    process, which is their subreaper while a sandbox runs."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        uid = int(fields.get("Uid", "0").split()[0])
+        if (
+            fields.get("State", "").startswith("Z")
+            and fields.get("PPid", "").strip() == str(os.getpid())
+            and uid in SANDBOX_UIDS
+        ):
+            found.append(entry.name)
+    return found
+
+
+async def test_runs_finished_or_cancelled_leave_no_zombie(execute_code) -> None:  # type: ignore[no-untyped-def]
+    await execute_code("print('done')", limits=SMALL)
+    task = asyncio.ensure_future(
+        execute_code("import time\nprint('started', flush=True)\ntime.sleep(30)", limits=SMALL)
+    )
+    assert await eventually(lambda: bool(sandbox_processes()), 5)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.3)  # a zombie never goes away on its own: waiting only makes it show
+    assert _our_sandbox_zombies() == []
