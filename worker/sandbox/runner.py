@@ -61,9 +61,9 @@ class Box:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400)
         with open(fd, "wb") as handle:
             handle.write(data)
-        self._own(target)
+        self.own(target)
 
-    def _own(self, target: Path) -> None:
+    def own(self, target: Path) -> None:
         if self.uid is not None and self.uid != os.geteuid():
             os.chown(target, self.uid, self.uid)
 
@@ -143,7 +143,7 @@ class Sandbox:
             path = Path(tempfile.mkdtemp(prefix="switchyard-box-"))  # 0700
             stack.callback(shutil.rmtree, path, ignore_errors=True)
             box = Box(path, isolated=isolated, uid=uid)
-            box._own(path)
+            box.own(path)
             compiled = self._compiled_harness(box)
             box.write("code.py", code.encode())
             box.write("harness.py", HARNESS.read_bytes())  # the source, for tracebacks' lines

@@ -13,6 +13,7 @@ What it denies (docs/sandbox.md has the reasons):
 - io_uring, perf events, BPF, userfaultfd (the kernel's largest attack surfaces);
 - mounts and new namespaces: `unshare`, `setns`, `clone` with a namespace flag; `clone3`
   answers ENOSYS (its flags sit in memory a filter cannot read), so libc falls back to `clone`;
+- `AF_VSOCK` sockets (not namespaced: they reach a virtual machine's host);
 - the rest Docker's default profile refuses a container without capabilities (modules, kexec,
   reboot, clocks, swap, quotas, accounting, handles, NUMA policy, raw I/O ports, syslog).
 """
@@ -50,6 +51,10 @@ NAMESPACE_FLAGS = {
 }
 
 
+# Virtual-machine sockets are not network-namespaced: they would reach the hypervisor's host.
+AF_VSOCK = 40
+
+
 class FilterUnavailable(RuntimeError):
     """libseccomp (or its Python binding) is missing: the sandbox cannot be sealed."""
 
@@ -67,6 +72,7 @@ def program() -> bytes:
         _add(rules, denied, name)
     for flag in NAMESPACE_FLAGS.values():
         _add(rules, denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
+    _add(rules, denied, "socket", seccomp.Arg(0, seccomp.EQ, AF_VSOCK))
     _add(rules, seccomp.ERRNO(errno.ENOSYS), "clone3")
     with tempfile.TemporaryFile() as handle:
         rules.export_bpf(handle)

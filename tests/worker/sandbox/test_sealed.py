@@ -95,6 +95,7 @@ REFUSED = {
     ),
     "bpf": f"syscall({NUMBERS['bpf']}, 0, ctypes.create_string_buffer(128), 128)",
     "userfaultfd": f"syscall({NUMBERS['userfaultfd']}, 0)",
+    "a virtual machine socket": "socket(40, 1, 0)",  # AF_VSOCK, SOCK_STREAM
 }
 
 
