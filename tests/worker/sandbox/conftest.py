@@ -56,8 +56,8 @@ def sandbox_processes() -> list[str]:
     """Live processes on this host that belong to this session's sandboxes (bwrap included:
     it is started as the sandbox uid).
 
-    Zombies do not count: bwrap's exited helpers are reparented to init, which reaps them (in
-    Docker the worker-sandbox service runs with `init: true` for that)."""
+    Zombies do not count here (they hold no resources and run nothing); bwrap's init is reaped
+    by the worker, its subreaper while a sandbox runs (test_sealed.py checks it leaves none)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
