@@ -115,7 +115,9 @@ class AnthropicProvider:
                         usage.input_tokens = event.message.usage.input_tokens
                     elif event.type == "content_block_delta":
                         delta = event.delta
-                        text = getattr(delta, "text", None) or getattr(delta, "partial_json", None)
+                        text = getattr(delta, "text", None) or getattr(
+                            delta, "partial_json", None
+                        )
                         if text:
                             yield Chunk(delta=text)
                     elif event.type == "message_delta":
