@@ -55,9 +55,25 @@ def _beat(client: redis.Redis, hostname: str, queues: list[str], unsafe: bool) -
                     state = {**probed.as_dict(), "unsafe": unsafe, "seen": now}
                     pipe.hset(keys.sandbox_probes(), hostname, json.dumps(state))
                 pipe.execute()
+            if probed is not None:
+                _prune_probes(client, now - 6 * INTERVAL_SECONDS)
         except redis.RedisError:
             pass  # Redis is down: /ready reports that on its own
         _stop.wait(INTERVAL_SECONDS)
+
+
+def _prune_probes(client: redis.Redis, before: float) -> None:
+    """Drop the probes of sandbox workers that stopped beating (killed, not stopped)."""
+    stale = []
+    for name, raw in client.hgetall(keys.sandbox_probes()).items():
+        try:
+            seen = float(json.loads(raw)["seen"])
+        except (ValueError, KeyError, TypeError):
+            seen = 0.0
+        if seen < before:
+            stale.append(name)
+    if stale:
+        client.hdel(keys.sandbox_probes(), *stale)
 
 
 def stop() -> None:

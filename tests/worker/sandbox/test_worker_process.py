@@ -6,6 +6,7 @@ ready, says why, and refuses execute jobs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -86,6 +87,8 @@ async def test_a_worker_that_cannot_isolate_is_not_ready_and_refuses(
     client: httpx.AsyncClient,
     redis_db,  # type: ignore[no-untyped-def]
 ) -> None:
+    killed = {"isolated": True, "detail": "isolated", "checked_at": 0, "unsafe": False, "seen": 0}
+    redis_db.hset(keys.sandbox_probes(), "killed-long-ago@host", json.dumps(killed))
     for healthy in [n for n in stack.processes if n.startswith("worker-sandbox")]:
         stack.processes.pop(healthy).stop()  # stopped on purpose: not a crash for wait_ready
     broken = stack.start_worker("sandbox", concurrency=1, env={"SANDBOX_PYTHON": "/usr/bin/false"})
@@ -99,6 +102,11 @@ async def test_a_worker_that_cannot_isolate_is_not_ready_and_refuses(
         assert ready["code"] == 503 and ready["checks"]["workers"]["sandbox"] == 0, ready
         hostnames = [h.decode() for h in redis_db.zrange(keys.workers("sandbox"), 0, -1)]
         assert not any(h.startswith(name) for h in hostnames)
+        assert "killed-long-ago@host" not in ready["checks"]["sandbox"]
+        deadline = time.monotonic() + 12  # pruned by the next heartbeat (every 5 s) at most
+        while redis_db.hget(keys.sandbox_probes(), "killed-long-ago@host") is not None:
+            assert time.monotonic() < deadline, "a dead worker's probe was never pruned"
+            await asyncio.sleep(0.2)
 
         job = await _finished(client, {"code": "print('never runs')"})
         assert job["status"] == "failed", job
