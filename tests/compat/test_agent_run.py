@@ -169,3 +169,19 @@ async def test_starting_runs_is_limited_to_10_a_minute(stack: Stack, sessions: o
     assert [a.status_code for a in answers[:10]] == [200] * 10
     assert answers[10].status_code == 429 and int(answers[10].headers["retry-after"]) > 0
     assert json.loads(answers[10].text)["code"] == "rate_limited"
+
+
+async def test_a_fetch_reader_gets_plain_newline_frames(client: httpx.AsyncClient) -> None:
+    # a bot as a frontend may keep it, with keys the plan's `BotConfig` never named: ignored
+    bots = [{**bot, "name": f"Bot {i}", "color": "teal"} for i, bot in enumerate(BOTS)]
+    run_id = await _start(client, bots=bots, max_turns=2)
+    async with client.stream("GET", f"/api/stream/{run_id}") as response:
+        raw = (await response.aread()).decode()
+    # "SSE stream of token deltas & turn markers": every frame ends in a blank line, "\n\n",
+    # so a reader splitting on it (or on "\n", taking `data: ` lines) gets whole JSON objects
+    assert "\r" not in raw
+    lines = [line[len("data: ") :] for line in raw.split("\n") if line.startswith("data: ")]
+    data = [json.loads(line) for line in lines]
+    # `yield {"type": "turn_complete", "turn": turn}`
+    assert [d["turn"] for d in data if d["type"] == "turn_complete"] == [0, 1]
+    assert all(part.startswith(("id: ", "data: ", ":")) for part in raw.split("\n\n") if part)

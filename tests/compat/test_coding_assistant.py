@@ -164,3 +164,22 @@ async def test_http_routes_need_basic_auth_unless_dev_mode(
     body = {"code": "print(1)", "test_cases": [{"stdin": "", "expected_output": "1"}]}
     answer = (await dev_client.post("/api/execute-test-cases", json=body)).json()
     assert answer["all_passed"] is True
+
+
+async def test_messages_as_a_frontend_keeps_them(
+    stack: Stack, user: tuple[str, str], client: httpx.AsyncClient
+) -> None:
+    # the "Client → Server" frame, its messages carrying the keys a chat UI keeps on them
+    kept = [{"id": 1, "role": "user", "content": "Hello!", "timestamp": "2025-01-01T00:00:00Z"}]
+    frame = {**FRAME, "messages": kept, "model": "mock/echo"}
+    url = ws_base(stack) + "/ws/chat"
+    async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
+        await socket.send(json.dumps(frame))
+        # `{"type": "complete", "content": "Hello! How can I help you?"}`
+        assert (await _until_end(socket))[-1] == {"type": "complete", "content": "Hello!"}
+    # "`POST /api/chat` - REST API chat endpoint (non-streaming)", sent the frame's core only:
+    # `"model": "gpt-4"` is no native name, so the body is the assistant's
+    body = {"messages": [{"role": "user", "content": "Hello!"}], "model": "gpt-4"}
+    response = await client.post("/api/chat", json={**body, "max_tokens": 1000})
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == "Hello from the fake provider."

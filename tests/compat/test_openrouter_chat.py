@@ -6,6 +6,8 @@ Each assertion quotes the document line it rests on."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.fakes.control import FakeProviders
@@ -130,7 +132,8 @@ async def test_bad_messages_are_refused(client: httpx.AsyncClient) -> None:
     ).status_code == 404
     # nothing to answer yet
     assert (await client.get(f"/conversations/{cid}/stream")).status_code == 409
-    bad_model = await client.post("/conversations", json={"default_model": "nope/x"})
+    # a model name is `vendor/model`; anything else is refused at once
+    bad_model = await client.post("/conversations", json={"default_model": "no model"})
     assert bad_model.status_code == 422
 
 
@@ -171,3 +174,47 @@ async def test_openrouter_calls_carry_the_attribution_headers(
     assert sent[0]["body"]["model"] == "meta-llama/llama-3.1-8b-instruct"
     assert sent[0]["body"]["stream"] is True
     assert sent[0]["body"]["messages"][-1] == {"role": "user", "content": "hello"}
+
+
+async def _raw_stream(client: httpx.AsyncClient, url: str) -> str:
+    async with client.stream("GET", url) as response:
+        assert response.status_code == 200
+        return (await response.aread()).decode()
+
+
+async def test_a_fetch_reader_gets_the_documents_framing(client: httpx.AsyncClient) -> None:
+    # "Creates new conversation with optional `default_model`": a frontend may POST no body
+    created = await client.post("/conversations")
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    # unknown keys a frontend keeps on its message objects are ignored, as pydantic did
+    sent = {"content": "two words", "role": "user", "conversation_id": cid}
+    assert (await client.post(f"/conversations/{cid}/messages", json=sent)).status_code == 201
+    raw = await _raw_stream(client, f"/conversations/{cid}/stream?model=mock/echo")
+    # `yield f"data: {json.dumps({'content': content})}\n\n"`: a reader that splits the body on
+    # "\n\n" and strips "data: " (the document's own server does `line[6:]`) reads every frame
+    assert "\r" not in raw
+    frames = [part[6:] for part in raw.split("\n\n") if part.startswith("data: ")]
+    data = [json.loads(frame) for frame in frames]
+    # `yield f"data: {json.dumps({'done': True})}\n\n"`, byte for byte
+    assert frames[-1] == json.dumps({"done": True})
+    assert "".join(d["content"] for d in data[:-1]) == "two words"
+
+
+async def test_an_openrouter_model_name_goes_through_openrouter(
+    client: httpx.AsyncClient, fake: FakeProviders
+) -> None:
+    # the frontend's models are OpenRouter's, `vendor/model` ("Created conversation abc-123
+    # with model openai/gpt-3.5-turbo"); a vendor that is no provider here is OpenRouter's
+    model = "meta-llama/llama-3.1-8b-instruct"
+    conversation = await _conversation(client, default_model=model)
+    cid = conversation["id"]
+    await client.post(f"/conversations/{cid}/messages", json={"content": "hello"})
+    frames = await read_sse(client, f"/conversations/{cid}/stream")
+    assert frames[-1].data == {"done": True} and "error" not in frames[-2].data
+    sent = fake.requests("/openrouter/v1/chat/completions")
+    assert sent[-1]["body"]["model"] == model
+    # the model override and `?model=` take the same names
+    await client.post(f"/conversations/{cid}/messages", json={"content": "x", "model": model})
+    again = await read_sse(client, f"/conversations/{cid}/stream?model={model}")
+    assert again[-1].data == {"done": True} and "error" not in again[-2].data

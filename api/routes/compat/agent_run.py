@@ -48,13 +48,16 @@ STATUS = {
     JobStatus.failed: "error",
 }
 _STOP_WAIT_SECONDS = 5.0
+# Lines end in "\n", which every SSE reader splits on (a hand-written fetch reader too).
+SEP = "\n"
 
 
 class BotCreate(BaseModel):
     """A bot as the plan's frontend sends it: a provider and a model (or `provider/model`),
     its `prompt`, its temperature."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Unknown fields are ignored, as the plan's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     name: str = Field("", max_length=100)
     provider: str | None = Field(None, max_length=40)
@@ -67,7 +70,8 @@ class BotCreate(BaseModel):
 
 
 class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the plan's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
     bots: list[BotCreate] = Field(min_length=2, max_length=2)
     max_turns: int = Field(6, ge=1, description="capped by the server's RUN_MAX_TURNS")
@@ -109,7 +113,8 @@ async def stream_run(
     return EventSourceResponse(
         _frames(state, job, resume_from),
         ping=state.settings.jobs.sse_keepalive_seconds,
-        ping_message_factory=lambda: ServerSentEvent(comment="keepalive"),
+        sep=SEP,
+        ping_message_factory=lambda: ServerSentEvent(comment="keepalive", sep=SEP),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
@@ -118,7 +123,7 @@ async def _frames(state: AppState, job: Job, after: str | None) -> AsyncIterator
     async for event in state.follower.follow(job, after):
         frame = _plan_frame(event.type, json.loads(event.data))
         if frame is not None:
-            yield ServerSentEvent(id=event.id, data=json.dumps(frame))
+            yield ServerSentEvent(id=event.id, data=json.dumps(frame), sep=SEP)
 
 
 def _plan_frame(kind: str, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -87,7 +87,8 @@ async def create_chat(
 
 
 class GenerateBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the document's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
     message: str = Field(
         min_length=1, max_length=200_000, validation_alias=AliasChoices("message", "prompt")

@@ -21,7 +21,7 @@ Synchronous answers wait for the job (`api.services.waiting`) and name its `job_
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request, WebSocket
@@ -62,12 +62,22 @@ async def root() -> dict[str, str]:
     return {"status": "ok", "message": "Switchyard is running"}
 
 
+class AssistantMessage(BaseModel):
+    """A message as the frontend keeps it: extra keys (an `id`, a `timestamp`) are dropped."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=200_000)
+
+
 class AssistantChat(BaseModel):
     """The document's client frame (and REST body)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the document's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
-    messages: list[ChatMessage] = Field(min_length=1, max_length=500)
+    messages: list[AssistantMessage] = Field(min_length=1, max_length=500)
     model: str | None = Field(None, max_length=200)
     max_tokens: int | None = Field(None, ge=1, le=200_000)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
@@ -85,9 +95,10 @@ async def assistant_job_input(
         preface.append(ChatMessage(role="system", content=code))
     if body.proactive:
         preface.append(ChatMessage(role="system", content=PROACTIVE_PROMPT))
+    asked = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
     return validation.build(
         ChatInput,
-        messages=preface + body.messages,
+        messages=preface + asked,
         model=await native_model(state, principal, body.model),
         max_tokens=body.max_tokens,
         temperature=body.temperature,
@@ -95,15 +106,20 @@ async def assistant_job_input(
 
 
 class _AssistantChatRoute(SharedPathRoute):
-    """`POST /api/chat` with `current_code` or `proactive` is the assistant's; any other body is
-    the native chat's."""
+    """`POST /api/chat` with `current_code` or `proactive`, or naming a bare model (`"model":
+    "gpt-4"`, which no native body can: native names are `provider/model`), is the
+    assistant's; any other body is the native chat's."""
 
     def claims(self, headers: Headers, body: bytes) -> bool:
         try:
             fields = json.loads(body)
         except ValueError:
             return False
-        return isinstance(fields, dict) and bool({"current_code", "proactive"} & fields.keys())
+        if not isinstance(fields, dict):
+            return False
+        model = fields.get("model")
+        bare_model = isinstance(model, str) and "/" not in model
+        return bare_model or bool({"current_code", "proactive"} & fields.keys())
 
 
 shared = APIRouter(route_class=_AssistantChatRoute)

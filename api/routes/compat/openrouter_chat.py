@@ -32,15 +32,19 @@ from api.deps import CurrentUser, SessionDep, State
 from api.services import waiting
 from api.services.chats import change_conversation, counted, reply_to_last, start_conversation
 from api.services.conversations import ConversationService
+from api.services.model_names import catalogue_model
 from api.services.models import catalogue
 from api.state import AppState
 from shared.models import Job, Message
-from shared.providers import check_model
 from shared.schemas.chat import ModelName
 from shared.schemas.conversations import ConversationCreate, ConversationOut
 from shared.schemas.job_state import JobStatus
 
 router = APIRouter()
+
+# The document's frames end in "\n\n" (`yield f"data: {json.dumps(...)}\n\n"`), not
+# sse-starlette's "\r\n": a frontend that reads the stream with fetch splits on "\n\n".
+SEP = "\n"
 
 
 @router.get("/models")
@@ -52,14 +56,16 @@ async def list_models(principal: CurrentUser, state: State) -> dict[str, Any]:
 
 
 class NewConversation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the document's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
     default_model: ModelName | None = None
     title: str = Field("", max_length=300)
 
 
 class ConversationChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the document's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
     default_model: ModelName | None = None
     title: str | None = Field(None, max_length=300)
@@ -67,10 +73,12 @@ class ConversationChange(BaseModel):
 
 @router.post("/conversations", status_code=201)
 async def create_conversation(
-    body: NewConversation, principal: CurrentUser, state: State, session: SessionDep
+    principal: CurrentUser, state: State, session: SessionDep, body: NewConversation | None = None
 ) -> dict[str, Any]:
-    """Creates new conversation with optional `default_model`; the full conversation object."""
-    create = ConversationCreate(title=body.title, model=body.default_model)
+    """Creates new conversation with optional `default_model` (the body too is optional: a
+    frontend may POST nothing); the full conversation object."""
+    body = body or NewConversation()
+    create = ConversationCreate(title=body.title, model=_native(state, body.default_model))
     conversation = await start_conversation(state, session, principal, create)
     await session.commit()
     return {**_conversation(ConversationOut.model_validate(conversation)), "messages": []}
@@ -110,7 +118,7 @@ async def update_conversation(
     """Updates the conversation's `default_model` (and `updated_at`)."""
     changes = body.model_dump(exclude_unset=True)
     if "default_model" in changes:
-        changes["model"] = changes.pop("default_model")
+        changes["model"] = _native(state, changes.pop("default_model"))
     updated = await change_conversation(state, session, principal, conversation_id, changes)
     await session.commit()
     return _conversation(updated)
@@ -135,7 +143,8 @@ async def list_messages(
 
 
 class UserMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown fields are ignored, as the document's pydantic models ignored them.
+    model_config = ConfigDict(extra="ignore")
 
     content: str = Field(min_length=1, max_length=200_000)
     model: ModelName | None = Field(None, description="override the conversation's model")
@@ -160,9 +169,8 @@ async def add_message(
     """Stores the user message; returns it with its ID and timestamp."""
     service = ConversationService(state, session)
     conversation = await service.owned(principal, conversation_id)
-    if body.model:
-        check_model(body.model, state.settings.providers)
-    message = await service.messages.add(conversation.id, "user", body.content, model=body.model)
+    model = _native(state, body.model)
+    message = await service.messages.add(conversation.id, "user", body.content, model=model)
     await service.conversations.touch(conversation.id)
     await session.commit()
     return _message(message)
@@ -181,12 +189,18 @@ async def stream_reply(
     service = ConversationService(state, session)
     conversation = await service.owned(principal, conversation_id)
     job = await reply_to_last(
-        state, session, principal, conversation, model, request_id=request.state.request_id
+        state,
+        session,
+        principal,
+        conversation,
+        _native(state, model),
+        request_id=request.state.request_id,
     )
     await session.close()  # the stream may last long; hold no connection meanwhile
     return EventSourceResponse(
         _frames(state, job),
         ping=state.settings.jobs.sse_keepalive_seconds,
+        sep=SEP,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
@@ -195,13 +209,19 @@ async def _frames(state: AppState, job: Job) -> AsyncIterator[ServerSentEvent]:
     async for event in state.follower.follow(job, None):
         if event.type == "token":
             delta = json.loads(event.data)["delta"]
-            yield ServerSentEvent(data=json.dumps({"content": delta}))
+            yield ServerSentEvent(data=json.dumps({"content": delta}), sep=SEP)
     async with state.sessions() as session:
         finished = await waiting.reload(session, job.id)
     if finished.status != JobStatus.succeeded:
         error = waiting.job_error(finished)
-        yield ServerSentEvent(data=json.dumps({"error": error.message, "code": error.code}))
-    yield ServerSentEvent(data=json.dumps({"done": True}))
+        error_frame = {"error": error.message, "code": error.code}
+        yield ServerSentEvent(data=json.dumps(error_frame), sep=SEP)
+    yield ServerSentEvent(data=json.dumps({"done": True}), sep=SEP)
+
+
+def _native(state: AppState, name: str | None) -> str | None:
+    """The frontend's model (a `/models` id, or an OpenRouter name) as a native one."""
+    return None if name is None else catalogue_model(name, state.settings.providers)
 
 
 def _conversation(found: ConversationOut) -> dict[str, Any]:
