@@ -185,3 +185,13 @@ async def test_a_fetch_reader_gets_plain_newline_frames(client: httpx.AsyncClien
     # `yield {"type": "turn_complete", "turn": turn}`
     assert [d["turn"] for d in data if d["type"] == "turn_complete"] == [0, 1]
     assert all(part.startswith(("id: ", "data: ", ":")) for part in raw.split("\n\n") if part)
+
+
+async def test_the_topic_by_its_loop_name(client: httpx.AsyncClient) -> None:
+    # `messages = [{"role": "user", "content": initial_topic}]`: the loop's name for the topic
+    body = {"bots": BOTS, "max_turns": 1, "initial_topic": "ebb and flow"}
+    response = await client.post("/api/run", json=body)
+    assert response.status_code == 200, response.text
+    frames = await read_sse(client, f"/api/stream/{response.json()['id']}")
+    tokens = [f.data["delta"] for f in frames if f.data["type"] == "token"]
+    assert "".join(tokens) == "ebb and flow"

@@ -125,8 +125,9 @@ async def test_validation_and_tasks(client: httpx.AsyncClient) -> None:
     # "`POST /api/validate-python` - Validate Python code syntax"
     bad = (await client.post("/api/validate-python", json={"code": "if x\n  pass"})).json()
     assert bad["valid"] is False and bad["errors"][0]["line"] == 1
+    assert bad["error"] == bad["errors"][0]["message"]  # the single-error shape too
     good = (await client.post("/api/validate-python", json={"code": "x = 1\n"})).json()
-    assert good == {"valid": True, "errors": []}
+    assert good == {"valid": True, "errors": [], "error": None}
     # "`GET /tasks/{task_name}` - Get task data with files and tests"
     task = (await client.get("/tasks/fizzbuzz")).json()
     assert task["name"] == "fizzbuzz" and len(task["tests"]) == 3 and task["starter_files"]
@@ -183,3 +184,19 @@ async def test_messages_as_a_frontend_keeps_them(
     response = await client.post("/api/chat", json={**body, "max_tokens": 1000})
     assert response.status_code == 200, response.text
     assert response.json()["content"] == "Hello from the fake provider."
+
+
+async def test_a_proactive_frame_needs_no_message(stack: Stack, user: tuple[str, str]) -> None:
+    # `"proactive": false, "current_code": ""`: proactive, the assistant speaks about the code
+    # before the user has said anything
+    frame = {**FRAME, "messages": [], "proactive": True, "current_code": "x = 1/0"}
+    url = ws_base(stack) + "/ws/chat"
+    async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
+        await socket.send(json.dumps({**frame, "model": "mock/echo"}))
+        # `{"type": "complete", "content": "Hello! How can I help you?"}`
+        done = (await _until_end(socket))[-1]
+        assert done["type"] == "complete" and done["content"]
+        # without code to look at, an empty conversation is still refused
+        await socket.send(json.dumps({**frame, "current_code": ""}))
+        refused = await recv_json(socket)
+        assert refused["type"] == "error" and "messages" in refused["content"]

@@ -75,7 +75,10 @@ class RunCreate(BaseModel):
 
     bots: list[BotCreate] = Field(min_length=2, max_length=2)
     max_turns: int = Field(6, ge=1, description="capped by the server's RUN_MAX_TURNS")
-    topic: str = Field(min_length=1, max_length=50_000)
+    # The plan's loop calls it `initial_topic`; its table, `topic`.
+    topic: str = Field(
+        min_length=1, max_length=50_000, validation_alias=AliasChoices("topic", "initial_topic")
+    )
 
 
 @router.post("/api/run")

@@ -50,6 +50,7 @@ from shared.tasks import Task, get_task
 
 router = APIRouter()
 
+PROACTIVE_ASK = "Review my current code."
 PROACTIVE_PROMPT = (
     "Proactively point out the most useful improvement or likely bug in the user's current "
     "code, briefly, even if they did not ask about it."
@@ -77,7 +78,7 @@ class AssistantChat(BaseModel):
     # Unknown fields are ignored, as the document's pydantic models ignored them.
     model_config = ConfigDict(extra="ignore")
 
-    messages: list[AssistantMessage] = Field(min_length=1, max_length=500)
+    messages: list[AssistantMessage] = Field(default_factory=list, max_length=500)
     model: str | None = Field(None, max_length=200)
     max_tokens: int | None = Field(None, ge=1, le=200_000)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
@@ -96,6 +97,10 @@ async def assistant_job_input(
     if body.proactive:
         preface.append(ChatMessage(role="system", content=PROACTIVE_PROMPT))
     asked = [ChatMessage(role=m.role, content=m.content) for m in body.messages]
+    if not asked and not (body.proactive and body.current_code):
+        raise Invalid("messages: give at least one message", field="messages")
+    if not asked:  # a proactive look at the code, before the user has said anything
+        asked = [ChatMessage(role="user", content=PROACTIVE_ASK)]
     return validation.build(
         ChatInput,
         messages=preface + asked,
@@ -247,8 +252,11 @@ class CodeBody(BaseModel):
 
 @router.post("/api/validate-python")
 async def validate_python(body: CodeBody, principal: CurrentUser) -> dict[str, Any]:
-    """Validate Python code syntax."""
-    return check_syntax(body.code).model_dump(mode="json")
+    """Validate Python code syntax: `valid`, every problem in `errors`, and the first one's
+    message as `error` (None when valid), the single-error shape a syntax check answers."""
+    result = check_syntax(body.code)
+    error = result.errors[0].message if result.errors else None
+    return {**result.model_dump(mode="json"), "error": error}
 
 
 @router.get("/tasks/{task_name}", response_model=Task)
