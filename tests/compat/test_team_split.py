@@ -100,6 +100,10 @@ async def test_the_stream_follows_a_job(
     async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
         await socket.send(json.dumps({"job_id": ran["job_id"]}))
         assert [await socket.recv() for _ in range(3)] == ["tokenizing...", "calling AI...", "done"]
+    # the same job named on the URL, as a client that connects for one job would
+    query = f"{url}?job_id={ran['job_id']}"
+    async with websockets.connect(query, additional_headers=basic_header(*user)) as socket:
+        assert [await socket.recv() for _ in range(3)] == ["tokenizing...", "calling AI...", "done"]
 
 
 async def test_the_stream_reports_work_asked_over_rest(

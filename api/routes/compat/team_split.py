@@ -200,19 +200,20 @@ async def _selection(state: AppState, principal: Principal) -> dict[str, Any]:
 
 
 @router.websocket("/stream")
-async def stream(websocket: WebSocket, state: State) -> None:
+async def stream(websocket: WebSocket, state: State, job_id: str | None = None) -> None:
     """Live messages while the caller's work runs: 'tokenizing...' when a job is accepted,
     'calling AI...' when a worker starts it, 'done' when it ends ('error: ...' before 'done'
     if it failed); for every job the caller starts while connected (over the REST endpoints
     too), one after the other. A frame can also start the work: plain text or `{"prompt"}`,
-    `{"code", "action": "optimize" | "debug"}`; or follow an earlier job: `{"job_id"}`."""
+    `{"code", "action": "optimize" | "debug"}`; or follow an earlier job: `{"job_id"}`, or
+    `?job_id=` on the URL (e.g. the one `/run` answered)."""
     try:
         principal = await stream_reader(websocket, state, None)
     except SwitchyardError as exc:
         await websocket.close(code=1008, reason=exc.message)
         return
     await websocket.accept()
-    await StatusStream(websocket, state, principal).run()
+    await StatusStream(websocket, state, principal).run(job_id)
 
 
 class StatusStream:
@@ -226,11 +227,13 @@ class StatusStream:
         self.seen: set[UUID] = set()
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
 
-    async def run(self) -> None:
+    async def run(self, job_id: str | None) -> None:
         self.seen = {job.id for job in await self._newest()}  # earlier work is not news
         tasks = [asyncio.create_task(self._watch()), asyncio.create_task(self._relay())]
         try:
             with contextlib.suppress(WebSocketDisconnect):
+                if job_id:
+                    await self._take(json.dumps({"job_id": job_id}))
                 while True:
                     await self._take(await self.websocket.receive_text())
         finally:
