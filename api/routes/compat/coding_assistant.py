@@ -152,7 +152,7 @@ async def assistant_chat(
 class EndpointCallBody(BaseModel):
     """One call of an `@endpoint` handler: the code, and the request to make."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     code: str = Field(min_length=1)
     method: str = "GET"
@@ -203,7 +203,7 @@ def _endpoint_answer(job_id: UUID, result: ExecuteResult, **fields: Any) -> dict
 
 class TestCasesBody(BaseModel):
     __test__ = False
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     code: str = Field(min_length=1)
     test_cases: list[TestCase] = Field(default_factory=list, max_length=100)
@@ -245,7 +245,7 @@ async def _execute(
 
 
 class CodeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     code: str = Field(max_length=512 * 1024)
 
@@ -266,7 +266,7 @@ async def read_task(task_name: str, principal: CurrentUser) -> Task:
 
 
 class LoadTestCasesBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     task_name: str = Field(validation_alias=AliasChoices("task_name", "task"))
 
@@ -286,7 +286,7 @@ async def load_test_cases(body: LoadTestCasesBody, principal: CurrentUser) -> di
 class LlmJudgeBody(BaseModel):
     """A screenshot (a data URL, or bare base64 PNG) and the criteria to judge it by."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     screenshot: str | None = Field(
         None, max_length=15 * 1024 * 1024, validation_alias=AliasChoices("screenshot", "image")

@@ -58,7 +58,7 @@ AGENTS: dict[str, dict[JobKind, str | None]] = {
 
 
 class CodeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     code: str = Field(min_length=1, max_length=512 * 1024)
     language: str = Field("python", max_length=40)
@@ -110,10 +110,10 @@ async def _code_answer(
 
 
 class RunBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     code: str = Field(min_length=1)
-    language: str = Field("python", pattern="^(python|python3|py)$")
+    language: str = Field("python", pattern="^(?i:python|python3|py)$")
     stdin: str = Field("", max_length=1_000_000, validation_alias=AliasChoices("stdin", "input"))
     limits: Limits = Field(default_factory=Limits)
 
@@ -167,7 +167,7 @@ async def energy_metrics(
 
 
 class AgentSwitch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields: ignored, as pydantic's default
 
     agent: str = Field(
         description="`dummy` (the mock provider) or `real` (the server's models)",
