@@ -13,7 +13,6 @@ from api.services import agents
 from api.state import AppState
 from shared.providers import check_model
 from shared.schemas.job_state import JobKind
-from shared.settings import ProviderSettings
 
 _MAKERS = (
     ("gpt-", "openai"),
@@ -43,15 +42,19 @@ async def native_model(
     return await agents.resolve_model(state.redis, principal, kind, None, providers)
 
 
-def catalogue_model(name: str, providers: ProviderSettings) -> str:
+async def catalogue_model(state: AppState, principal: Principal, name: str) -> str:
     """An OpenRouter catalogue name (`vendor/model`, as 003's frontend sends it) made native.
 
     A name whose vendor is a provider configured here is native as it is (`openai/gpt-4o`);
     any other (`meta-llama/llama-3.1-8b-instruct`, or `openai/...` without an OpenAI key) goes
-    through OpenRouter when it is configured, which serves exactly those names.
+    through OpenRouter, which serves exactly those names; without OpenRouter, to the caller's
+    default model, as a bare name does (the document's backend served every name it was sent).
     """
+    providers = state.settings.providers
     vendor = name.partition("/")[0]
     configured = providers.configured()
-    if vendor in configured or vendor == "openrouter" or "openrouter" not in configured:
+    if vendor in configured or vendor == "openrouter":
         return check_model(name, providers)
-    return check_model(f"openrouter/{name}", providers)
+    if "openrouter" in configured:
+        return check_model(f"openrouter/{name}", providers)
+    return await agents.resolve_model(state.redis, principal, JobKind.chat, None, providers)

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.auth import Principal
 from api.deps import CurrentUser, SessionDep, State
 from api.services import waiting
 from api.services.chats import change_conversation, counted, reply_to_last, start_conversation
@@ -78,7 +79,9 @@ async def create_conversation(
     """Creates new conversation with optional `default_model` (the body too is optional: a
     frontend may POST nothing); the full conversation object."""
     body = body or NewConversation()
-    create = ConversationCreate(title=body.title, model=_native(state, body.default_model))
+    create = ConversationCreate(
+        title=body.title, model=await _native(state, principal, body.default_model)
+    )
     conversation = await start_conversation(state, session, principal, create)
     await session.commit()
     return {**_conversation(ConversationOut.model_validate(conversation)), "messages": []}
@@ -118,7 +121,7 @@ async def update_conversation(
     """Updates the conversation's `default_model` (and `updated_at`)."""
     changes = body.model_dump(exclude_unset=True)
     if "default_model" in changes:
-        changes["model"] = _native(state, changes.pop("default_model"))
+        changes["model"] = await _native(state, principal, changes.pop("default_model"))
     updated = await change_conversation(state, session, principal, conversation_id, changes)
     await session.commit()
     return _conversation(updated)
@@ -169,7 +172,7 @@ async def add_message(
     """Stores the user message; returns it with its ID and timestamp."""
     service = ConversationService(state, session)
     conversation = await service.owned(principal, conversation_id)
-    model = _native(state, body.model)
+    model = await _native(state, principal, body.model)
     message = await service.messages.add(conversation.id, "user", body.content, model=model)
     await service.conversations.touch(conversation.id)
     await session.commit()
@@ -193,7 +196,7 @@ async def stream_reply(
         session,
         principal,
         conversation,
-        _native(state, model),
+        await _native(state, principal, model),
         request_id=request.state.request_id,
     )
     await session.close()  # the stream may last long; hold no connection meanwhile
@@ -219,9 +222,9 @@ async def _frames(state: AppState, job: Job) -> AsyncIterator[ServerSentEvent]:
     yield ServerSentEvent(data=json.dumps({"done": True}), sep=SEP)
 
 
-def _native(state: AppState, name: str | None) -> str | None:
+async def _native(state: AppState, principal: Principal, name: str | None) -> str | None:
     """The frontend's model (a `/models` id, or an OpenRouter name) as a native one."""
-    return None if name is None else catalogue_model(name, state.settings.providers)
+    return None if name is None else await catalogue_model(state, principal, name)
 
 
 def _conversation(found: ConversationOut) -> dict[str, Any]:
