@@ -195,3 +195,20 @@ async def test_the_topic_by_its_loop_name(client: httpx.AsyncClient) -> None:
     frames = await read_sse(client, f"/api/stream/{response.json()['id']}")
     tokens = [f.data["delta"] for f in frames if f.data["type"] == "token"]
     assert "".join(tokens) == "ebb and flow"
+
+
+async def test_a_patch_as_the_frontend_sends_it(client: httpx.AsyncClient) -> None:
+    bots = [dict(BOTS[0], model="echo-slow"), dict(BOTS[1], model="echo-slow")]
+    run_id = await _start(client, bots=bots, max_turns=6, topic="word " * 30)
+    url = f"/api/run/{run_id}/bot/0"
+    # `bots: list[BotConfig]  # this dict may be patched at runtime via PATCH endpoint`: the
+    # frontend may send the bot's whole edited dict back, keys and all
+    edited = {**BOTS[0], "prompt": "Now be terse.", "color": "teal"}
+    response = await client.patch(url, json=edited)
+    assert response.status_code == 200, response.text
+    bot = response.json()["bot"]
+    assert bot["prompt"] == "Now be terse." and bot["model"] == "mock/echo"
+    # "**pydantic**  – Schemas / validation": nothing to change, or out of range  # noqa: RUF003
+    assert (await client.patch(url, json={})).status_code == 422
+    assert (await client.patch(url, json={"temperature": 9})).status_code == 422
+    assert (await client.post(f"/api/run/{run_id}/stop")).status_code == 200

@@ -142,16 +142,37 @@ def _plan_frame(kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+class PlanBotPatch(BaseModel):
+    """The plan's `BotPatch` (prompt?, temperature?), as lenient as the bot it changes: other
+    keys are ignored, a model may come bare or with its provider (checked by `BotPatch`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str | None = Field(None, validation_alias=AliasChoices("prompt", "system_prompt"))
+    temperature: float | None = None
+    name: str | None = None
+    provider: str | None = Field(None, max_length=40)
+    model: str | None = Field(None, max_length=200)
+    max_tokens: int | None = None
+
+
 @router.patch("/api/run/{run_id}/bot/{index}")
 async def patch_bot(
     run_id: UUID,
     index: int,
-    patch: BotPatch,
+    body: PlanBotPatch,
     principal: CurrentUser,
     state: State,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Update bot config mid-conversation: it takes effect on the very next turn."""
+    changes = body.model_dump(exclude_unset=True)
+    provider = changes.pop("provider", None)
+    if "prompt" in changes:
+        changes["system_prompt"] = changes.pop("prompt")
+    if changes.get("model"):
+        changes["model"] = await native_model(state, principal, body.model, provider=provider)
+    patch = validation.build(BotPatch, **changes)
     service = RunService(state, session)
     stored = await service.patch_bot(await service.owned(principal, run_id), index, patch)
     await session.commit()
