@@ -27,6 +27,11 @@ async def test_a_message_is_answered_with_a_response_then_the_status(
 ) -> None:
     url = ws_base(stack) + "/ws/chat"
     async with websockets.connect(url, additional_headers=basic_header(*user)) as socket:
+        # "| `chat_history` | ← Frontend | Updated chat logs |": asked for on connect, before
+        # any message, the logs are empty (not an error)
+        await socket.send(json.dumps({"event": "chat_history"}))
+        empty = await recv_json(socket)
+        assert (empty["event"], empty["messages"]) == ("chat_history", [])
         response, status = await _say(socket, "hello moon")
         # `await websocket.send_json({"event": "ai_response", "message": ai_response})`
         assert response["event"] == "ai_response" and response["message"] == "hello moon"

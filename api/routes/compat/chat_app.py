@@ -221,8 +221,11 @@ class ChatAppSocket:
         )
 
     async def _history(self) -> None:
-        if self.chat_id is None:
-            raise Invalid("no chat yet: send a user_message first, or name its chat_id")
+        if self.chat_id is None:  # e.g. asked on connect, before the first message: no logs
+            await self.websocket.send_json(
+                {"event": "chat_history", "chat_id": None, "messages": []}
+            )
+            return
         async with self.state.sessions() as session:
             await ConversationService(self.state, session).owned(self.principal, self.chat_id)
             stored = await ConversationService(self.state, session).messages.ordered(self.chat_id)
