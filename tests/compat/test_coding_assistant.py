@@ -200,3 +200,13 @@ async def test_a_proactive_frame_needs_no_message(stack: Stack, user: tuple[str,
         await socket.send(json.dumps({**frame, "current_code": ""}))
         refused = await recv_json(socket)
         assert refused["type"] == "error" and "messages" in refused["content"]
+
+
+async def test_the_criteria_as_one_text(client: httpx.AsyncClient) -> None:
+    # "Use GPT-4 Vision to judge screenshot against test criteria": the criteria as one text
+    body = {"screenshot": PNG, "test_criteria": "the page shows a title"}
+    verdict = await client.post("/api/llm-judge", json=body)
+    assert verdict.status_code == 200, verdict.text
+    assert isinstance(verdict.json()["passed"], bool)
+    blank = await client.post("/api/llm-judge", json={**body, "test_criteria": []})
+    assert blank.status_code == 422

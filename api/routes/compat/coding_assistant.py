@@ -26,7 +26,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import Headers
 
 from api.auth import Principal
@@ -301,6 +301,12 @@ class LlmJudgeBody(BaseModel):
     code: str | None = Field(None, max_length=200_000)
     model: str | None = Field(None, max_length=200)
     threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+    @field_validator("test_criteria", mode="before")
+    @classmethod
+    def _one_criterion(cls, value: object) -> object:
+        """The criteria may come as one text: one criterion."""
+        return [value] if isinstance(value, str) else value
 
 
 @router.post("/api/llm-judge")
