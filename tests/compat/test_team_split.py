@@ -75,6 +75,10 @@ async def test_the_agent_switches_between_dummy_and_real(client: httpx.AsyncClie
     assert real["agent"] == "real"
     assert (await client.get("/api/agents")).json()["chat"]["source"] == "server"
     assert (await client.post("/agent/switch", json={"agent": "smart"})).status_code == 422
+    # `/agent/switch` as a handler taking `agent: str` reads it: from the query
+    assert (await client.post("/agent/switch?agent=dummy")).json()["agent"] == "dummy"
+    assert (await client.post("/agent/switch?agent=real")).json()["agent"] == "real"
+    assert (await client.post("/agent/switch")).status_code == 422
 
 
 async def test_the_stream_sends_live_messages(stack: Stack, user: tuple[str, str]) -> None:

@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 
@@ -182,9 +182,18 @@ async def current_agent(principal: CurrentUser, state: State) -> dict[str, Any]:
 
 
 @router.post("/agent/switch")
-async def switch_agent(body: AgentSwitch, principal: CurrentUser, state: State) -> dict[str, Any]:
-    """Switch between the dummy and the real AI agent."""
-    agent = "dummy" if body.agent.lower() in ("dummy", "mock") else body.agent.lower()
+async def switch_agent(
+    principal: CurrentUser,
+    state: State,
+    body: AgentSwitch | None = None,
+    agent_query: Annotated[str | None, Query(alias="agent", max_length=40)] = None,
+) -> dict[str, Any]:
+    """Switch between the dummy and the real AI agent: `{"agent"}`, or `?agent=` (what a
+    FastAPI handler taking `agent: str` reads)."""
+    named = body.agent if body is not None else agent_query
+    if named is None:
+        raise Invalid('name the agent: {"agent": "dummy" | "real"}', field="agent")
+    agent = "dummy" if named.lower() in ("dummy", "mock") else named.lower()
     if agent not in AGENTS:
         raise Invalid("agent is 'dummy' or 'real'", field="agent")
     await agents.choose(state.redis, principal, AGENTS[agent], state.settings.providers)
