@@ -178,10 +178,8 @@ async def test_messages_as_a_frontend_keeps_them(
         await socket.send(json.dumps(frame))
         # `{"type": "complete", "content": "Hello! How can I help you?"}`
         assert (await _until_end(socket))[-1] == {"type": "complete", "content": "Hello!"}
-    # "`POST /api/chat` - REST API chat endpoint (non-streaming)", sent the frame's core only:
-    # `"model": "gpt-4"` is no native name, so the body is the assistant's
-    body = {"messages": [{"role": "user", "content": "Hello!"}], "model": "gpt-4"}
-    response = await client.post("/api/chat", json={**body, "max_tokens": 1000})
+    # "`POST /api/chat` - REST API chat endpoint (non-streaming)", the same messages
+    response = await client.post("/api/chat", json={**FRAME, "messages": kept})
     assert response.status_code == 200, response.text
     assert response.json()["content"] == "Hello from the fake provider."
 

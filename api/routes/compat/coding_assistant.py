@@ -111,20 +111,15 @@ async def assistant_job_input(
 
 
 class _AssistantChatRoute(SharedPathRoute):
-    """`POST /api/chat` with `current_code` or `proactive`, or naming a bare model (`"model":
-    "gpt-4"`, which no native body can: native names are `provider/model`), is the
-    assistant's; any other body is the native chat's."""
+    """`POST /api/chat` with `current_code` or `proactive` is the assistant's; any other body is
+    the native chat's (which refuses a bare model name such as `gpt-4`: that stays so)."""
 
     def claims(self, headers: Headers, body: bytes) -> bool:
         try:
             fields = json.loads(body)
         except ValueError:
             return False
-        if not isinstance(fields, dict):
-            return False
-        model = fields.get("model")
-        bare_model = isinstance(model, str) and "/" not in model
-        return bare_model or bool({"current_code", "proactive"} & fields.keys())
+        return isinstance(fields, dict) and bool({"current_code", "proactive"} & fields.keys())
 
 
 shared = APIRouter(route_class=_AssistantChatRoute)
