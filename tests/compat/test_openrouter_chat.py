@@ -218,3 +218,16 @@ async def test_an_openrouter_model_name_goes_through_openrouter(
     await client.post(f"/conversations/{cid}/messages", json={"content": "x", "model": model})
     again = await read_sse(client, f"/conversations/{cid}/stream?model={model}")
     assert again[-1].data == {"done": True} and "error" not in again[-2].data
+
+
+async def test_an_empty_model_is_no_model(client: httpx.AsyncClient) -> None:
+    # "Creates new conversation with optional `default_model`", "Accepts user message with
+    # optional model override", "Supports optional model query parameter": a frontend with no
+    # model picked sends it empty (`?model=${selected}`), which is no model, not a bad one
+    created = await client.post("/conversations", json={"default_model": ""})
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    sent = await client.post(f"/conversations/{cid}/messages", json={"content": "hi", "model": ""})
+    assert sent.status_code == 201 and sent.json()["model"] is None
+    frames = await read_sse(client, f"/conversations/{cid}/stream?model=")
+    assert frames[-1].data == {"done": True} and "error" not in frames[-2].data

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth import Principal
@@ -46,6 +46,8 @@ router = APIRouter()
 # The document's frames end in "\n\n" (`yield f"data: {json.dumps(...)}\n\n"`), not
 # sse-starlette's "\r\n": a frontend that reads the stream with fetch splits on "\n\n".
 SEP = "\n"
+# A model, or none: an empty one (`?model=` from a frontend with no override picked) is none.
+AnyModel = Annotated[ModelName | None, BeforeValidator(lambda value: value or None)]
 
 
 @router.get("/models")
@@ -60,7 +62,7 @@ class NewConversation(BaseModel):
     # Unknown fields are ignored, as the document's pydantic models ignored them.
     model_config = ConfigDict(extra="ignore")
 
-    default_model: ModelName | None = None
+    default_model: AnyModel = None
     title: str = Field("", max_length=300)
 
 
@@ -68,7 +70,7 @@ class ConversationChange(BaseModel):
     # Unknown fields are ignored, as the document's pydantic models ignored them.
     model_config = ConfigDict(extra="ignore")
 
-    default_model: ModelName | None = None
+    default_model: AnyModel = None
     title: str | None = Field(None, max_length=300)
 
 
@@ -150,7 +152,7 @@ class UserMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     content: str = Field(min_length=1, max_length=200_000)
-    model: ModelName | None = Field(None, description="override the conversation's model")
+    model: AnyModel = Field(None, description="override the conversation's model")
     role: str = Field("user", pattern="^user$")
 
     @field_validator("content")
@@ -186,7 +188,7 @@ async def stream_reply(
     principal: CurrentUser,
     state: State,
     session: SessionDep,
-    model: Annotated[ModelName | None, Query()] = None,
+    model: Annotated[AnyModel, Query()] = None,
 ) -> EventSourceResponse:
     """The reply to the last user message: `{content}` chunks, then `{done: true}`."""
     service = ConversationService(state, session)
