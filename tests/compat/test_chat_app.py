@@ -110,6 +110,9 @@ async def test_chat_management(client: httpx.AsyncClient, other_client: httpx.As
 async def test_generate_and_stats(client: httpx.AsyncClient) -> None:
     one_shot = (await client.post("/generate", json={"message": "a b c"})).json()
     assert one_shot["response"] == one_shot["message"] == "a b c"
+    # a frontend with no chat open yet sends its id empty: a one-shot reply too
+    no_chat = await client.post("/generate", json={"message": "d e", "chat_id": ""})
+    assert no_chat.status_code == 200 and no_chat.json()["response"] == "d e"
     assert (await client.post("/generate", json={"message": ""})).status_code == 422
     # "`GET /stats` → Retrieve system statistics (token usage, latency, etc.)."
     stats = (await client.get("/stats")).json()

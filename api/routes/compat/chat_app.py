@@ -15,11 +15,11 @@ The socket is one chat: created by its first message unless a frame names `chat_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, WebSocket
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
@@ -93,7 +93,8 @@ class GenerateBody(BaseModel):
     message: str = Field(
         min_length=1, max_length=200_000, validation_alias=AliasChoices("message", "prompt")
     )
-    chat_id: UUID | None = None
+    # no chat yet may come as an empty id
+    chat_id: Annotated[UUID | None, BeforeValidator(lambda value: value or None)] = None
     model: str | None = Field(None, max_length=200)
     max_tokens: int | None = Field(None, ge=1, le=200_000)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
